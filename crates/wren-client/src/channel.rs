@@ -1,0 +1,249 @@
+//! [`Channel`]: calls multiplexed over one connection, as a tower service.
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use pin_project_lite::pin_project;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+use tokio_util::sync::PollSender;
+use tower_service::Service;
+use wren_transport::codec::{DEFAULT_MAX_MESSAGE_SIZE, RequestRef, Status};
+use wren_transport::{Body, Connection, ConnectionClosed, ConnectionSettings, Request, Response};
+
+use crate::connection::{ClientConnection, Command, Reply};
+
+/// A handle to one ttrpc connection. Cheap to clone; every clone sends its
+/// calls over the same connection, each on its own stream.
+///
+/// `Channel` is a `tower::Service<Request<Body>>`, so client-side layers wrap
+/// it like any service. A call whose request has a deadline sends the time
+/// left as `timeout_nano` and fails locally with `DEADLINE_EXCEEDED` when it
+/// passes. When the connection goes away, every call waiting on it fails at
+/// once with `UNAVAILABLE` ([`wren_transport::is_closed`] tells it apart).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use wren_client::{Channel, Client};
+/// use wren_transport::Request;
+///
+/// let channel = Channel::connect_unix("/run/demo.sock").await?;
+/// let mut client = Client::new(channel);
+/// let reply: wren_transport::Response<String> = client
+///     .unary(Request::new("world".to_string()), "hello.v1.Greeter", "Hello")
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Channel {
+    tx: PollSender<Command>,
+    max_message_size: usize,
+}
+
+/// Settings for a [`Channel`].
+#[derive(Clone, Copy, Debug)]
+pub struct Builder {
+    settings: ConnectionSettings,
+    queue: usize,
+}
+
+impl Builder {
+    /// The largest message sent or accepted, in bytes. Default: 4 MiB, Go's
+    /// fixed limit. A larger request fails locally with
+    /// `RESOURCE_EXHAUSTED` and nothing is sent; a larger reply fails its
+    /// call the same way and the connection is kept.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Builder {
+        self.settings.max_message_size = bytes;
+        self
+    }
+
+    /// How many calls may wait to be written before callers wait in
+    /// `poll_ready`. Default: 1024.
+    #[must_use]
+    pub fn queue_size(mut self, calls: usize) -> Builder {
+        self.queue = calls.max(1);
+        self
+    }
+
+    /// A channel over an already-connected stream. Spawns the connection's
+    /// task on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn connect_with<T>(self, io: T) -> Channel
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let (tx, rx) = mpsc::channel(self.queue);
+        let conn = Connection::new(io, ClientConnection::new(rx), self.settings);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "ttrpc client connection ended");
+            }
+        });
+        Channel {
+            tx: PollSender::new(tx),
+            max_message_size: self.settings.max_message_size,
+        }
+    }
+
+    /// Connects to a unix socket.
+    pub async fn connect_unix(self, path: impl AsRef<Path>) -> io::Result<Channel> {
+        let io = tokio::net::UnixStream::connect(path).await?;
+        Ok(self.connect_with(io))
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            settings: ConnectionSettings {
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                ..ConnectionSettings::default()
+            },
+            queue: 1024,
+        }
+    }
+}
+
+impl Channel {
+    /// Settings for a channel.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A channel with default settings over an already-connected stream.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn new<T>(io: T) -> Channel
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        Builder::default().connect_with(io)
+    }
+
+    /// Connects to a unix socket with default settings.
+    pub async fn connect_unix(path: impl AsRef<Path>) -> io::Result<Channel> {
+        Builder::default().connect_unix(path).await
+    }
+
+    /// Whether the connection has closed; every call now fails with `UNAVAILABLE`.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+impl Service<Request<Body>> for Channel {
+    type Response = Response<Body>;
+    type Error = Status;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        self.tx
+            .poll_reserve(cx)
+            .map_err(|_| ConnectionClosed::default().into_status())
+    }
+
+    fn call(&mut self, req: Request<Body>) -> ResponseFuture {
+        let deadline = req.deadline();
+        let timeout_nano = match deadline {
+            None => 0,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return ResponseFuture::failed(Status::deadline_exceeded("deadline exceeded"));
+                }
+                i64::try_from(left.as_nanos()).unwrap_or(i64::MAX)
+            }
+        };
+        let (parts, body) = req.into_parts();
+        let payload = body.into_message();
+        let envelope = RequestRef {
+            service: &parts.service,
+            method: &parts.method,
+            payload: &payload,
+            timeout_nano,
+            metadata: &parts.metadata,
+        }
+        .encoded_len();
+        if envelope > self.max_message_size {
+            return ResponseFuture::failed(Status::message_too_large(envelope, self.max_message_size));
+        }
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command {
+            service: parts.service,
+            method: parts.method,
+            payload,
+            metadata: parts.metadata,
+            timeout_nano,
+            reply,
+        };
+        if self.tx.send_item(cmd).is_err() {
+            return ResponseFuture::failed(ConnectionClosed::default().into_status());
+        }
+        ResponseFuture {
+            state: State::Waiting { rx },
+            deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
+        }
+    }
+}
+
+pin_project! {
+    /// The reply to one call on a [`Channel`].
+    #[derive(Debug)]
+    pub struct ResponseFuture {
+        state: State,
+        #[pin]
+        deadline: Option<Sleep>,
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Failed(Option<Status>),
+    Waiting { rx: oneshot::Receiver<Reply> },
+}
+
+impl ResponseFuture {
+    fn failed(status: Status) -> ResponseFuture {
+        ResponseFuture {
+            state: State::Failed(Some(status)),
+            deadline: None,
+        }
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.state {
+            State::Failed(status) => Poll::Ready(Err(status.take().expect("polled after completion"))),
+            State::Waiting { rx } => {
+                if let Poll::Ready(reply) = Pin::new(rx).poll(cx) {
+                    return Poll::Ready(match reply {
+                        Ok(Ok(payload)) => Ok(Response::new(Body::new(payload))),
+                        Ok(Err(status)) => Err(status),
+                        Err(_) => Err(ConnectionClosed::default().into_status()),
+                    });
+                }
+                if let Some(deadline) = this.deadline.as_pin_mut() {
+                    ready!(deadline.poll(cx));
+                    return Poll::Ready(Err(Status::deadline_exceeded("deadline exceeded")));
+                }
+                Poll::Pending
+            }
+        }
+    }
+}

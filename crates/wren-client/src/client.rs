@@ -1,0 +1,71 @@
+//! [`Client`]: typed calls over any tower service that speaks ttrpc bodies.
+
+use std::borrow::Cow;
+
+use tower_service::Service;
+use wren_transport::{Body, BoxError, Request, Response, codec::Status, status_from_error};
+
+use crate::Channel;
+
+/// Typed calls over a [`Channel`], or over any service with the same request
+/// and response types: a channel wrapped in tower layers, or a server's
+/// service called in memory. Generated clients are built on it.
+#[derive(Clone, Debug)]
+pub struct Client<S = Channel> {
+    inner: S,
+}
+
+impl<S> Client<S> {
+    /// A client over `inner`.
+    pub fn new(inner: S) -> Client<S> {
+        Client { inner }
+    }
+
+    /// The service underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The service underneath, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The service underneath, consuming the client.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S> Client<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+    S::Error: Into<BoxError>,
+{
+    /// Calls `service`/`method` with `req` and decodes the reply as `R`.
+    pub async fn unary<M, R>(
+        &mut self,
+        req: Request<M>,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+    ) -> Result<Response<R>, Status>
+    where
+        M: prost::Message,
+        R: prost::Message + Default,
+    {
+        let mut req = req.map(|m| Body::encode(&m));
+        req.set_path(service, method);
+        std::future::poll_fn(|cx| self.inner.poll_ready(cx))
+            .await
+            .map_err(|e| status_from_error(e.into()))?;
+        let resp = self
+            .inner
+            .call(req)
+            .await
+            .map_err(|e| status_from_error(e.into()))?;
+        resp.try_map(|body| {
+            body.decode::<R>()
+                .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))
+        })
+    }
+}

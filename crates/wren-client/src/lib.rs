@@ -1,0 +1,16 @@
+//! A multiplexed ttrpc client.
+//!
+//! [`Channel`] sends any number of concurrent calls over one connection,
+//! each on its own odd, strictly increasing stream id, and is a
+//! `tower::Service`, so client middleware is ordinary tower layers.
+//! [`Client`] adds typed calls on top of a channel or of any service with the
+//! same request and response types.
+#![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
+
+mod channel;
+mod client;
+mod connection;
+
+pub use crate::channel::{Builder, Channel, ResponseFuture};
+pub use crate::client::Client;
+pub use wren_transport::{Body, Request, Response};

@@ -1,0 +1,27 @@
+//! A ttrpc server built on tower.
+//!
+//! Services are `tower::Service<Request<Body>>`s registered under their full
+//! proto name. [`Server::layer`] wraps every call in any tower middleware
+//! (timeouts, concurrency limits, tracing, authorization), and
+//! [`ShutdownHandle`] ends the server gracefully, without dropping a reply,
+//! or at once.
+//!
+//! The server answers protocol errors as Go ttrpc does: an unknown service
+//! or method gets `UNIMPLEMENTED`, a frame over the size limit
+//! `RESOURCE_EXHAUSTED`, a bad stream id or an undecodable request
+//! `INVALID_ARGUMENT`, all on the offending stream with the connection kept.
+//! Unlike Go, a handler that panics fails only its own call, with `INTERNAL`.
+#![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
+
+mod call;
+mod connection;
+mod methods;
+mod routes;
+mod server;
+mod shutdown;
+
+pub use crate::methods::Methods;
+pub use crate::routes::{NamedService, Routes};
+pub use crate::server::{DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
+pub use crate::shutdown::ShutdownHandle;
+pub use wren_transport::{Body, Request, Response};

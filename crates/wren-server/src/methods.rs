@@ -1,0 +1,102 @@
+//! [`Methods`]: a service assembled from async functions, one per method.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::future::BoxFuture;
+use tower_service::Service;
+use wren_transport::{Body, Request, Response, codec::Status};
+
+use crate::NamedService;
+
+type Handler = dyn Fn(Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> + Send + Sync;
+
+/// A service built from typed async functions, for services without
+/// generated code (tests, proxies, quick tools).
+///
+/// Unknown methods get `UNIMPLEMENTED` with the message `method <name>`.
+///
+/// ```
+/// use wren_server::Methods;
+/// use wren_transport::{Request, Response};
+///
+/// let greeter = Methods::new("hello.v1.Greeter").unary("Hello", |req: Request<String>| async move {
+///     Ok(Response::new(format!("hello, {}", req.into_inner())))
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Methods {
+    name: Arc<str>,
+    methods: HashMap<&'static str, Arc<Handler>>,
+}
+
+impl Methods {
+    /// A service called `name` with no methods yet.
+    pub fn new(name: impl Into<Arc<str>>) -> Methods {
+        Methods {
+            name: name.into(),
+            methods: HashMap::new(),
+        }
+    }
+
+    /// Adds a unary method. The request message is decoded before `handler`
+    /// runs; one that does not decode gets `INVALID_ARGUMENT`.
+    #[must_use]
+    pub fn unary<In, Out, F, Fut>(mut self, method: &'static str, handler: F) -> Methods
+    where
+        In: prost::Message + Default + 'static,
+        Out: prost::Message + 'static,
+        F: Fn(Request<In>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        let erased = move |req: Request<Body>| -> BoxFuture<'static, Result<Response<Body>, Status>> {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req = req.try_map(|body| body.decode::<In>())?;
+                let resp = handler(req).await?;
+                Ok(resp.map(|m| Body::encode(&m)))
+            })
+        };
+        self.methods.insert(method, Arc::new(erased));
+        self
+    }
+}
+
+impl NamedService for Methods {
+    fn service_name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for Methods {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Methods")
+            .field("name", &self.name)
+            .field("methods", &self.methods.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Service<Request<Body>> for Methods {
+    type Response = Response<Body>;
+    type Error = Status;
+    type Future = BoxFuture<'static, Result<Response<Body>, Status>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        match self.methods.get(req.method()) {
+            Some(handler) => handler(req),
+            None => {
+                let status = Status::unimplemented(format!("method {}", req.method()));
+                Box::pin(std::future::ready(Err(status)))
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! [`Server`]: the builder, and [`Router`]: the services it serves.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::layer::util::{Identity, Stack};
+use tower_layer::Layer;
+use tower_service::Service;
+use wren_transport::{Body, BoxError, Connection, ConnectionSettings, Listener, Request, Response};
+
+use crate::connection::ServerConnection;
+use crate::{NamedService, Routes, ShutdownHandle};
+
+/// The default time a graceful shutdown waits for calls in flight.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings shared by every connection of a server.
+///
+/// ```no_run
+/// # use wren_server::{Methods, Server};
+/// # async fn run(listener: tokio::net::UnixListener) -> std::io::Result<()> {
+/// Server::builder()
+///     .layer(tower::timeout::TimeoutLayer::new(std::time::Duration::from_secs(10)))
+///     .add_service(Methods::new("demo.v1.Demo"))
+///     .serve(listener)
+///     .await
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Server<L = Identity> {
+    layer: L,
+    settings: ConnectionSettings,
+    shutdown_timeout: Duration,
+}
+
+/// A server with its services, ready to serve.
+#[derive(Debug)]
+pub struct Router<L = Identity> {
+    server: Server<L>,
+    routes: Routes,
+    shutdown: ShutdownHandle,
+}
+
+impl Server {
+    /// A server with default settings and no layers.
+    pub fn builder() -> Server {
+        Server {
+            layer: Identity::new(),
+            settings: ConnectionSettings::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl<L> Server<L> {
+    /// Wraps every call, whatever its service, in `layer`. Layers added
+    /// later wrap the ones added earlier.
+    #[must_use]
+    pub fn layer<N>(self, layer: N) -> Server<Stack<N, L>> {
+        Server {
+            layer: Stack::new(layer, self.layer),
+            settings: self.settings,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// The largest message accepted or sent, in bytes. Default: 4 MiB
+    /// ([`DEFAULT_MAX_MESSAGE_SIZE`](wren_transport::codec::DEFAULT_MAX_MESSAGE_SIZE)), Go's fixed limit; a Go peer rejects
+    /// anything larger whatever this says. A larger request is answered with
+    /// `RESOURCE_EXHAUSTED` and the connection kept.
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.settings.max_message_size = bytes;
+        self
+    }
+
+    /// Replies queued for a slow reader, in bytes, above which the server
+    /// stops reading new requests from that connection. Default: 256 KiB.
+    #[must_use]
+    pub fn write_buffer_limit(mut self, bytes: usize) -> Self {
+        self.settings.write_high_water = bytes;
+        self
+    }
+
+    /// How long a graceful shutdown waits for calls in flight before it
+    /// closes their connections anyway. Default: 30 s.
+    #[must_use]
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Registers a service under its [`NamedService::service_name`].
+    pub fn add_service<S>(self, service: S) -> Router<L>
+    where
+        S: NamedService + Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        Router {
+            server: self,
+            routes: Routes::new(),
+            shutdown: ShutdownHandle::new(),
+        }
+        .add_service(service)
+    }
+}
+
+impl<L> Router<L> {
+    /// Registers another service.
+    ///
+    /// # Panics
+    ///
+    /// If a service of the same name is already registered.
+    #[must_use]
+    pub fn add_service<S>(mut self, service: S) -> Router<L>
+    where
+        S: NamedService + Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let name = service.service_name().to_owned();
+        self.routes.add(name, service);
+        self
+    }
+
+    /// Registers a service under an explicit full name.
+    #[must_use]
+    pub fn add_named_service<S>(mut self, name: impl Into<String>, service: S) -> Router<L>
+    where
+        S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        self.routes.add(name, service);
+        self
+    }
+
+    /// A handle that shuts this server down, gracefully or at once.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// The routed services with the server's layers applied: one tower
+    /// service, callable without a socket.
+    pub fn into_service(self) -> L::Service
+    where
+        L: Layer<Routes>,
+    {
+        self.server.layer.layer(self.routes)
+    }
+
+    /// Serves connections from `listener` until the server is shut down
+    /// through its [`ShutdownHandle`]; then waits for the shutdown to finish.
+    pub async fn serve<Li>(self, listener: Li) -> io::Result<()>
+    where
+        Li: Listener,
+        L: Layer<Routes>,
+        L::Service: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
+        <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
+        let handle = self.shutdown.clone();
+        self.serve_with_shutdown(listener, async move { handle.wait_started().await }).await
+    }
+
+    /// Serves connections from `listener` until `signal` completes, then
+    /// shuts down gracefully: stops accepting, lets calls in flight finish
+    /// and their replies reach the peer, and closes each connection as it
+    /// falls idle. Connections still busy after the shutdown timeout are
+    /// closed regardless.
+    pub async fn serve_with_shutdown<Li, F>(self, mut listener: Li, signal: F) -> io::Result<()>
+    where
+        Li: Listener,
+        F: Future<Output = ()>,
+        L: Layer<Routes>,
+        L::Service: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
+        <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
+        let Router {
+            server,
+            routes,
+            shutdown,
+        } = self;
+        let service = server.layer.layer(routes);
+        let settings = server.settings;
+        let tracker = TaskTracker::new();
+        tokio::pin!(signal);
+
+        let result = loop {
+            let accepted = tokio::select! {
+                biased;
+                () = &mut signal => break Ok(()),
+                () = shutdown.wait_started() => break Ok(()),
+                accepted = std::future::poll_fn(|cx| listener.poll_accept(cx)) => accepted,
+            };
+            match accepted {
+                Ok(io) => {
+                    let conn = Connection::new(io, ServerConnection::new(service.clone()), settings);
+                    tracker.spawn(drive(conn, shutdown.drain_token(), shutdown.close_token()));
+                }
+                Err(e) if wren_transport::is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then retry.
+                    tracing::warn!(error = %e, "ttrpc accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        drop(listener);
+        shutdown.start(server.shutdown_timeout);
+        tracker.close();
+        tracker.wait().await;
+        shutdown.finished();
+        result
+    }
+}
+
+async fn drive<T, S>(
+    mut conn: Connection<T, ServerConnection<S>>,
+    drain: CancellationToken,
+    close: CancellationToken,
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Unpin,
+    S::Error: Into<BoxError>,
+{
+    let result = tokio::select! {
+        result = &mut conn => Some(result),
+        () = drain.cancelled() => None,
+        () = close.cancelled() => return,
+    };
+    let result = match result {
+        Some(result) => result,
+        None => {
+            conn.dispatch_mut().drain();
+            tokio::select! {
+                result = &mut conn => result,
+                () = close.cancelled() => return,
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "ttrpc connection ended");
+    }
+}

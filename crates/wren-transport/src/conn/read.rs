@@ -1,0 +1,68 @@
+//! The read side of a connection: a buffer that holds memory only while a
+//! frame is arriving.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio_util::codec::Decoder;
+use tokio_util::io::poll_read_buf;
+use wren_codec::{Decoded, FrameCodec};
+
+/// Bytes read into the stack when no frame is in progress, and the least
+/// room offered to any read.
+const IDLE_READ: usize = 8 * 1024;
+/// The most read at once while skipping an oversize payload.
+const DISCARD_CHUNK: usize = 64 * 1024;
+
+/// Buffered input. Between frames it owns no heap memory: a read with
+/// nothing buffered goes to a stack array first, and only the bytes that
+/// arrived are copied to the heap. While a frame is arriving the buffer is
+/// sized from its header, so a large payload is read in few calls.
+#[derive(Debug, Default)]
+pub(super) struct ReadBuffer {
+    buf: BytesMut,
+}
+
+impl ReadBuffer {
+    pub(super) fn new() -> ReadBuffer {
+        ReadBuffer::default()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub(super) fn decode(&mut self, codec: &mut FrameCodec) -> io::Result<Option<Decoded>> {
+        codec.decode(&mut self.buf)
+    }
+
+    /// Reads more bytes. `Ready(Ok(0))` is end of stream.
+    pub(super) fn poll_fill<R: AsyncRead + Unpin>(
+        &mut self,
+        io: &mut R,
+        codec: &FrameCodec,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if self.buf.is_empty() && codec.is_idle() {
+            let mut stack = [0u8; IDLE_READ];
+            let mut rb = ReadBuf::new(&mut stack);
+            ready!(Pin::new(io).poll_read(cx, &mut rb))?;
+            let n = rb.filled().len();
+            if n > 0 {
+                self.buf = BytesMut::from(rb.filled());
+            }
+            return Poll::Ready(Ok(n));
+        }
+        let wanted = codec.bytes_wanted(self.buf.len());
+        let room = if codec.is_discarding() {
+            wanted.clamp(1, DISCARD_CHUNK)
+        } else {
+            wanted.max(IDLE_READ)
+        };
+        self.buf.reserve(room);
+        poll_read_buf(Pin::new(io), cx, &mut self.buf)
+    }
+}

@@ -1,0 +1,80 @@
+//! ttrpc for Rust.
+//!
+//! ttrpc is containerd's RPC protocol for low-memory environments: the same
+//! protobuf services as gRPC, carried in 10-byte-header frames over a unix
+//! socket (or vsock, or TCP) instead of HTTP/2. containerd talks to every
+//! runtime shim with it, and Kata Containers to its agent inside the VM.
+//! wren speaks it byte for byte as Go's implementation does, on tokio, tower
+//! and prost.
+//!
+//! The crate re-exports the layers you need:
+//!
+//! - [`Request`], [`Response`], [`Status`], [`Code`], [`Metadata`]: the call
+//!   types every layer shares;
+//! - [`server`] (feature `server`, default): [`Server`], a tower-based server;
+//! - [`client`] (feature `client`, default): [`Channel`], a multiplexed
+//!   client that is a `tower::Service`, and the typed [`Client`];
+//! - [`codec`]: the wire format alone.
+//!
+//! ```
+//! use wren::{Channel, Client, Request, Response, Server, server::Methods};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("greeter.sock");
+//! let listener = tokio::net::UnixListener::bind(&path)?;
+//!
+//! let greeter = Methods::new("hello.v1.Greeter").unary("Hello", |req: Request<String>| async move {
+//!     Ok(Response::new(format!("hello, {}", req.into_inner())))
+//! });
+//! let router = Server::builder().add_service(greeter);
+//! let shutdown = router.shutdown_handle();
+//! let server = tokio::spawn(router.serve(listener));
+//!
+//! let mut client = Client::new(Channel::connect_unix(&path).await?);
+//! let reply: Response<String> = client
+//!     .unary(Request::new("wren".to_string()), "hello.v1.Greeter", "Hello")
+//!     .await?;
+//! assert_eq!(reply.into_inner(), "hello, wren");
+//!
+//! shutdown.shutdown().await;
+//! server.await??;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Feature flags
+//!
+//! - `server` (default): the server, from `wren-server`.
+//! - `client` (default): the client, from `wren-client`.
+#![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
+
+pub use wren_codec as codec;
+pub use wren_codec::{Code, Metadata, Status};
+pub use wren_transport::{Body, Extensions, Request, Response};
+
+/// The server: [`Server`](server::Server), its router, layers and shutdown.
+#[cfg(feature = "server")]
+pub mod server {
+    pub use wren_server::*;
+}
+#[cfg(feature = "server")]
+pub use wren_server::Server;
+
+/// The client: [`Channel`](client::Channel) and typed [`Client`](client::Client).
+#[cfg(feature = "client")]
+pub mod client {
+    pub use wren_client::*;
+    pub use wren_transport::is_closed;
+}
+#[cfg(feature = "client")]
+pub use wren_client::{Channel, Client};
+
+/// The transport layer: connection driver, listeners, errors.
+pub mod transport {
+    pub use wren_transport::*;
+}
+
+pub use prost;
+pub use prost_types;

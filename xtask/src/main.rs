@@ -1,0 +1,44 @@
+//! Developer tasks for the wren workspace: `cargo xtask <command>`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod bench;
+mod codegen;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check]   regenerate checked-in prost code from proto/ (--check: fail if stale)
+  bench [--quick]     run the side-by-side benchmark against ttrpc-rust
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen::run(args[1..].iter().any(|a| a == "--check")),
+        Some("bench") => bench::run(&args[1..]),
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
