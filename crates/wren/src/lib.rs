@@ -78,3 +78,8 @@ pub mod transport {
 
 pub use prost;
 pub use prost_types;
+
+/// The README's quickstart, compiled as a doc test so it cannot go stale.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,5 @@
+//! Shared pieces of wren's interop tests.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+pub mod echo;
+pub mod peers;
