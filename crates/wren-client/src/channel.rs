@@ -177,7 +177,10 @@ impl Service<Request<Body>> for Channel {
         }
         .encoded_len();
         if envelope > self.max_message_size {
-            return ResponseFuture::failed(Status::message_too_large(envelope, self.max_message_size));
+            return ResponseFuture::failed(Status::message_too_large(
+                envelope,
+                self.max_message_size,
+            ));
         }
         let (reply, rx) = oneshot::channel();
         let cmd = Command {
@@ -229,7 +232,9 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         match this.state {
-            State::Failed(status) => Poll::Ready(Err(status.take().expect("polled after completion"))),
+            State::Failed(status) => {
+                Poll::Ready(Err(status.take().expect("polled after completion")))
+            }
             State::Waiting { rx } => {
                 if let Poll::Ready(reply) = Pin::new(rx).poll(cx) {
                     return Poll::Ready(match reply {

@@ -8,7 +8,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
-use wren_transport::codec::{Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto};
+use wren_transport::codec::{
+    Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
+};
 use wren_transport::{ConnectionClosed, Dispatch, Outbox};
 
 pub(crate) type Reply = Result<Bytes, Status>;
@@ -55,7 +57,9 @@ impl ClientConnection {
             return; // The caller gave up before the call was sent.
         }
         let Some(id) = self.next_id else {
-            let _ = cmd.reply.send(Err(Status::unavailable("connection has used up its stream ids")));
+            let _ = cmd.reply.send(Err(Status::unavailable(
+                "connection has used up its stream ids",
+            )));
             return;
         };
         let request = RequestRef {
@@ -105,11 +109,16 @@ impl Dispatch for ClientConnection {
                 self.complete(frame.stream_id, reply);
             }
             MessageType::DATA if self.pending.contains_key(&frame.stream_id) => {
-                let status = Status::internal("protocol error: data frame received on a unary call");
+                let status =
+                    Status::internal("protocol error: data frame received on a unary call");
                 self.complete(frame.stream_id, Err(status));
             }
             kind => {
-                tracing::warn!(stream_id = frame.stream_id, ?kind, "ttrpc: ignoring unexpected frame");
+                tracing::warn!(
+                    stream_id = frame.stream_id,
+                    ?kind,
+                    "ttrpc: ignoring unexpected frame"
+                );
             }
         }
     }

@@ -105,8 +105,7 @@ impl ResponseRef<'_> {
             let proto = status.to_proto();
             encode_key(1, WireType::LengthDelimited, buf);
             encode_varint(proto.encoded_len() as u64, buf);
-            proto
-                .encode_raw(buf);
+            proto.encode_raw(buf);
         }
         put_bytes_field(2, self.payload, buf);
     }

@@ -262,18 +262,32 @@ impl Status {
     /// The status an error stands for: a [`Status`] anywhere in its source
     /// chain is returned as it is; an `io::Error` maps by kind; anything else
     /// becomes `UNKNOWN` with the error's text. The mapping may grow.
+    ///
+    /// A [`Status`] wins over an `io::Error` nearer the top of the chain, and
+    /// a [`Status`] wrapped directly in an `io::Error` (which
+    /// `io::Error::source` skips) is found too.
     pub fn from_error(error: &(dyn Error + 'static)) -> Status {
+        let mut first_io = None;
         let mut cause = Some(error);
         while let Some(e) = cause {
             if let Some(status) = e.downcast_ref::<Status>() {
                 return status.clone();
             }
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return Status::from_io_error(io);
+                if let Some(status) = io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<Status>())
+                {
+                    return status.clone();
+                }
+                first_io.get_or_insert(io);
             }
             cause = e.source();
         }
-        Status::unknown(error.to_string())
+        match first_io {
+            Some(io) => Status::from_io_error(io),
+            None => Status::unknown(error.to_string()),
+        }
     }
 
     /// The status for an I/O error, by its kind.
@@ -301,7 +315,8 @@ impl Status {
 impl fmt::Debug for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Status");
-        d.field("code", &self.0.code).field("message", &self.0.message);
+        d.field("code", &self.0.code)
+            .field("message", &self.0.message);
         if !self.0.details.is_empty() {
             d.field("details", &self.0.details);
         }
@@ -320,7 +335,10 @@ impl fmt::Display for Status {
 
 impl Error for Status {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        self.0.source.as_deref().map(|e| e as &(dyn Error + 'static))
+        self.0
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn Error + 'static))
     }
 }
 

@@ -62,7 +62,11 @@ where
                 Ok(Err(e)) => Err(wren_transport::status_from_error(e.into())),
                 Err(panic) => {
                     let message = panic_message(&*panic);
-                    tracing::error!(stream_id = *this.stream_id, panic = message, "ttrpc handler panicked");
+                    tracing::error!(
+                        stream_id = *this.stream_id,
+                        panic = message,
+                        "ttrpc handler panicked"
+                    );
                     Err(Status::internal(format!("handler panicked: {message}")))
                 }
             };
@@ -70,7 +74,10 @@ where
         }
         if let Some(deadline) = this.deadline.as_pin_mut() {
             ready!(deadline.poll(cx));
-            return Poll::Ready((*this.stream_id, Err(Status::deadline_exceeded("deadline exceeded"))));
+            return Poll::Ready((
+                *this.stream_id,
+                Err(Status::deadline_exceeded("deadline exceeded")),
+            ));
         }
         Poll::Pending
     }

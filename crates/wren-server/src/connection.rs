@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use prost::Message;
-use tower::util::Oneshot;
 use tower::ServiceExt;
+use tower::util::Oneshot;
 use tower_service::Service;
 use wren_transport::codec::{Frame, Header, MessageType, Metadata, ResponseRef, Status, proto};
 use wren_transport::{Body, BoxError, Dispatch, Outbox, Request, Response};
@@ -51,7 +51,8 @@ where
     fn on_request(&mut self, frame: Frame, out: &mut Outbox) {
         let id = frame.stream_id;
         if id % 2 == 0 {
-            let status = Status::invalid_argument("StreamID must be odd for client initiated streams");
+            let status =
+                Status::invalid_argument("StreamID must be odd for client initiated streams");
             return out.push_status(id, &status);
         }
         if id <= self.last_stream_id {
@@ -101,7 +102,11 @@ where
                 tracing::debug!(stream_id = frame.stream_id, "ignoring data frame");
             }
             kind => {
-                tracing::debug!(stream_id = frame.stream_id, ?kind, "ignoring frame of unexpected type");
+                tracing::debug!(
+                    stream_id = frame.stream_id,
+                    ?kind,
+                    "ignoring frame of unexpected type"
+                );
             }
         }
     }

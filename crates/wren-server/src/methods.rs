@@ -12,7 +12,8 @@ use wren_transport::{Body, Request, Response, codec::Status};
 
 use crate::NamedService;
 
-type Handler = dyn Fn(Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> + Send + Sync;
+type Handler =
+    dyn Fn(Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> + Send + Sync;
 
 /// A service built from typed async functions, for services without
 /// generated code (tests, proxies, quick tools).
@@ -53,14 +54,15 @@ impl Methods {
         Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let erased = move |req: Request<Body>| -> BoxFuture<'static, Result<Response<Body>, Status>> {
-            let handler = handler.clone();
-            Box::pin(async move {
-                let req = req.try_map(|body| body.decode::<In>())?;
-                let resp = handler(req).await?;
-                Ok(resp.map(|m| Body::encode(&m)))
-            })
-        };
+        let erased =
+            move |req: Request<Body>| -> BoxFuture<'static, Result<Response<Body>, Status>> {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let req = req.try_map(|body| body.decode::<In>())?;
+                    let resp = handler(req).await?;
+                    Ok(resp.map(|m| Body::encode(&m)))
+                })
+            };
         self.methods.insert(method, Arc::new(erased));
         self
     }

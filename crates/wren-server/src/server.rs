@@ -96,7 +96,12 @@ impl<L> Server<L> {
     /// Registers a service under its [`NamedService::service_name`].
     pub fn add_service<S>(self, service: S) -> Router<L>
     where
-        S: NamedService + Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S: NamedService
+            + Service<Request<Body>, Response = Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
     {
@@ -118,7 +123,12 @@ impl<L> Router<L> {
     #[must_use]
     pub fn add_service<S>(mut self, service: S) -> Router<L>
     where
-        S: NamedService + Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S: NamedService
+            + Service<Request<Body>, Response = Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
     {
@@ -159,12 +169,14 @@ impl<L> Router<L> {
     where
         Li: Listener,
         L: Layer<Routes>,
-        L::Service: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
+        L::Service:
+            Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
         <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {
         let handle = self.shutdown.clone();
-        self.serve_with_shutdown(listener, async move { handle.wait_started().await }).await
+        self.serve_with_shutdown(listener, async move { handle.wait_started().await })
+            .await
     }
 
     /// Serves connections from `listener` until `signal` completes, then
@@ -177,7 +189,8 @@ impl<L> Router<L> {
         Li: Listener,
         F: Future<Output = ()>,
         L: Layer<Routes>,
-        L::Service: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
+        L::Service:
+            Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
         <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {
@@ -200,7 +213,8 @@ impl<L> Router<L> {
             };
             match accepted {
                 Ok(io) => {
-                    let conn = Connection::new(io, ServerConnection::new(service.clone()), settings);
+                    let conn =
+                        Connection::new(io, ServerConnection::new(service.clone()), settings);
                     tracker.spawn(drive(conn, shutdown.drain_token(), shutdown.close_token()));
                 }
                 Err(e) if wren_transport::is_connection_error(&e) => continue,

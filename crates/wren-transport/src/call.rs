@@ -148,7 +148,11 @@ impl<T> Request<T> {
     }
 
     /// Sets the service and method names.
-    pub fn set_path(&mut self, service: impl Into<Cow<'static, str>>, method: impl Into<Cow<'static, str>>) {
+    pub fn set_path(
+        &mut self,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+    ) {
         self.service = service.into();
         self.method = method.into();
     }

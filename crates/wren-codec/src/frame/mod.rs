@@ -21,7 +21,12 @@ pub struct Frame {
 
 impl Frame {
     /// A frame with the given parts.
-    pub fn new(stream_id: u32, kind: MessageType, flags: Flags, payload: impl Into<Bytes>) -> Frame {
+    pub fn new(
+        stream_id: u32,
+        kind: MessageType,
+        flags: Flags,
+        payload: impl Into<Bytes>,
+    ) -> Frame {
         Frame {
             stream_id,
             kind,

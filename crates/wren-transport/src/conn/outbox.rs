@@ -63,7 +63,13 @@ impl Outbox {
         self.max_message_size
     }
 
-    fn begin(&mut self, length: usize, stream_id: u32, kind: MessageType, flags: Flags) -> Result<(), Oversize> {
+    fn begin(
+        &mut self,
+        length: usize,
+        stream_id: u32,
+        kind: MessageType,
+        flags: Flags,
+    ) -> Result<(), Oversize> {
         if length > self.max_message_size {
             return Err(Oversize {
                 length,
@@ -82,22 +88,47 @@ impl Outbox {
     }
 
     /// Queues a frame with a raw payload.
-    pub fn push(&mut self, stream_id: u32, kind: MessageType, flags: Flags, payload: &[u8]) -> Result<(), Oversize> {
+    pub fn push(
+        &mut self,
+        stream_id: u32,
+        kind: MessageType,
+        flags: Flags,
+        payload: &[u8],
+    ) -> Result<(), Oversize> {
         self.begin(payload.len(), stream_id, kind, flags)?;
         self.buf.put_slice(payload);
         Ok(())
     }
 
     /// Queues a Request frame, encoding the envelope in place.
-    pub fn push_request(&mut self, stream_id: u32, flags: Flags, request: &RequestRef<'_>) -> Result<(), Oversize> {
-        self.begin(request.encoded_len(), stream_id, MessageType::REQUEST, flags)?;
+    pub fn push_request(
+        &mut self,
+        stream_id: u32,
+        flags: Flags,
+        request: &RequestRef<'_>,
+    ) -> Result<(), Oversize> {
+        self.begin(
+            request.encoded_len(),
+            stream_id,
+            MessageType::REQUEST,
+            flags,
+        )?;
         request.encode(&mut self.buf);
         Ok(())
     }
 
     /// Queues a Response frame, encoding the envelope in place.
-    pub fn push_response(&mut self, stream_id: u32, response: &ResponseRef<'_>) -> Result<(), Oversize> {
-        self.begin(response.encoded_len(), stream_id, MessageType::RESPONSE, Flags::EMPTY)?;
+    pub fn push_response(
+        &mut self,
+        stream_id: u32,
+        response: &ResponseRef<'_>,
+    ) -> Result<(), Oversize> {
+        self.begin(
+            response.encoded_len(),
+            stream_id,
+            MessageType::RESPONSE,
+            Flags::EMPTY,
+        )?;
         response.encode(&mut self.buf);
         Ok(())
     }
@@ -122,7 +153,11 @@ impl Outbox {
     }
 
     /// Writes queued bytes until all are written or the writer is not ready.
-    pub(crate) fn poll_flush<W: AsyncWrite + Unpin>(&mut self, io: &mut W, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_flush<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         while !self.buf.is_empty() {
             let n = std::task::ready!(Pin::new(&mut *io).poll_write(cx, &self.buf))?;
             if n == 0 {
