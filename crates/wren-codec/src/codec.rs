@@ -196,9 +196,6 @@ impl Encoder<Frame> for FrameCodec {
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), EncodeError> {
         let length = frame.payload.len();
         if length > self.max_message_size {
-            frame.header().encode(dst);
-        }
-        if length > self.max_message_size {
             return Err(EncodeError::Oversize {
                 length,
                 max: self.max_message_size,

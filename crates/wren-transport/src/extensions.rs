@@ -22,6 +22,8 @@ use std::fmt;
 /// ```
 #[derive(Default)]
 pub struct Extensions {
+    // Boxed so that empty extensions, the common case, are one word wide.
+    #[allow(clippy::box_collection)]
     map: Option<Box<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>,
 }
 
