@@ -101,7 +101,7 @@ impl ResponseRef<'_> {
 
     /// Writes the encoding; `buf` must have room for [`Self::encoded_len`] bytes.
     pub fn encode(&self, buf: &mut impl BufMut) {
-        if let Some(status) = self.status.filter(|s| s.code() != crate::Code::Ok) {
+        if let Some(status) = self.status {
             let proto = status.to_proto();
             encode_key(1, WireType::LengthDelimited, buf);
             encode_varint(proto.encoded_len() as u64, buf);

@@ -54,7 +54,7 @@ pub use wren_codec as codec;
 pub use wren_codec::{Code, Metadata, Status};
 pub use wren_transport::{Body, Extensions, Request, Response};
 
-/// The server: [`Server`](server::Server), its router, layers and shutdown.
+/// The server: [`Server`], its router, layers and shutdown.
 #[cfg(feature = "server")]
 pub mod server {
     pub use wren_server::*;
@@ -62,7 +62,7 @@ pub mod server {
 #[cfg(feature = "server")]
 pub use wren_server::Server;
 
-/// The client: [`Channel`](client::Channel) and typed [`Client`](client::Client).
+/// The client: [`Channel`] and typed [`Client`].
 #[cfg(feature = "client")]
 pub mod client {
     pub use wren_client::*;
