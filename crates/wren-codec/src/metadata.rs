@@ -75,7 +75,7 @@ impl Metadata {
 
     /// Sets `key` to the single value `value`, replacing its values.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = lowercase(key.into());
+        let key = key.into();
         self.entries.retain(|(k, _)| *k != key);
         self.entries.push((key, value.into()));
     }

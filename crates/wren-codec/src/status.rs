@@ -240,7 +240,7 @@ impl Status {
         proto::Status {
             code: self.0.code.as_i32(),
             message: self.0.message.clone(),
-            details: Vec::new(),
+            details: self.0.details.clone(),
         }
     }
 
