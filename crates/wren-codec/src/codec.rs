@@ -195,7 +195,7 @@ impl Encoder<Frame> for FrameCodec {
 
     fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), EncodeError> {
         let length = frame.payload.len();
-        if length > self.max_message_size {
+        if length > self.max_message_size || length > u32::MAX as usize {
             return Err(EncodeError::Oversize {
                 length,
                 max: self.max_message_size,

@@ -26,11 +26,22 @@ pub struct Metadata {
     entries: Vec<(String, String)>,
 }
 
+/// Lowercases like Go's `strings.ToLower`, without allocating when the key
+/// is already lowercase.
 fn lowercase(key: String) -> String {
-    if key.bytes().any(|b| b.is_ascii_uppercase()) {
-        key.to_ascii_lowercase()
+    if key.chars().any(char::is_uppercase) {
+        key.to_lowercase()
     } else {
         key
+    }
+}
+
+/// Whether a stored (lowercase) key matches a query of any case.
+fn key_matches(stored: &str, query: &str) -> bool {
+    if query.is_ascii() {
+        stored.eq_ignore_ascii_case(query)
+    } else {
+        stored == query.to_lowercase()
     }
 }
 
@@ -56,7 +67,7 @@ impl Metadata {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .find(|(k, _)| key_matches(k, key))
             .map(|(_, v)| v.as_str())
     }
 
@@ -64,7 +75,7 @@ impl Metadata {
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.entries
             .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .filter(move |(k, _)| key_matches(k, key))
             .map(|(_, v)| v.as_str())
     }
 
@@ -75,7 +86,7 @@ impl Metadata {
 
     /// Sets `key` to the single value `value`, replacing its values.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
+        let key = lowercase(key.into());
         self.entries.retain(|(k, _)| *k != key);
         self.entries.push((key, value.into()));
     }
@@ -88,7 +99,7 @@ impl Metadata {
     /// Removes every value of `key`; returns whether there was one.
     pub fn remove(&mut self, key: &str) -> bool {
         let before = self.entries.len();
-        self.entries.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+        self.entries.retain(|(k, _)| !key_matches(k, key));
         before != self.entries.len()
     }
 

@@ -70,7 +70,7 @@ impl Outbox {
         kind: MessageType,
         flags: Flags,
     ) -> Result<(), Oversize> {
-        if length > self.max_message_size {
+        if length > self.max_message_size || length > u32::MAX as usize {
             return Err(Oversize {
                 length,
                 max: self.max_message_size,
