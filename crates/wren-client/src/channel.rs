@@ -139,7 +139,9 @@ impl Channel {
 
     /// Whether the connection has closed; every call now fails with `UNAVAILABLE`.
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        // `PollSender::is_closed` only reports a local `close()`; whether the
+        // connection task (the receiver) has gone is on the inner sender.
+        self.tx.is_closed() || self.tx.get_ref().is_none_or(|tx| tx.is_closed())
     }
 }
 

@@ -136,8 +136,15 @@ impl Dispatch for ClientConnection {
                 Poll::Pending => break,
             }
         }
-        if self.handles_gone && self.pending.is_empty() {
-            return Poll::Ready(());
+        if self.handles_gone {
+            // No call can be added any more: forget the calls whose callers
+            // gave up, and be woken when the rest do, so that an unanswered
+            // abandoned call does not hold the connection open forever.
+            self.pending
+                .retain(|_, reply| reply.poll_closed(cx).is_pending());
+            if self.pending.is_empty() {
+                return Poll::Ready(());
+            }
         }
         Poll::Pending
     }

@@ -56,8 +56,9 @@ impl Server {
 }
 
 impl<L> Server<L> {
-    /// Wraps every call, whatever its service, in `layer`. Layers added
-    /// later wrap the ones added earlier.
+    /// Wraps every call, whatever its service, in `layer`. As with
+    /// `tower::ServiceBuilder`, the layer added first is the outermost: it
+    /// sees each request first.
     #[must_use]
     pub fn layer<N>(self, layer: N) -> Server<Stack<N, L>> {
         Server {
