@@ -79,6 +79,38 @@ pub mod transport {
 pub use prost;
 pub use prost_types;
 
+#[doc(hidden)]
+pub mod codegen;
+pub use crate::codegen::IntoRequest;
+
+/// Includes the code `wren-build` generated for a proto package, from
+/// `$OUT_DIR/<package>.rs`.
+///
+/// Use it inside a module of its own; the generated file has no inner
+/// attributes, so it can be included anywhere an item can:
+///
+/// ```ignore
+/// pub mod hello {
+///     wren::include_proto!("hello.v1");
+/// }
+/// use hello::greeter_client::GreeterClient;
+/// ```
+///
+/// A file without a `package` is `"_"`. A build script that changed
+/// [`out_dir`](https://docs.rs/wren-build/latest/wren_build/struct.Builder.html#method.out_dir)
+/// uses `include!` with that directory instead.
+#[macro_export]
+macro_rules! include_proto {
+    ($package:tt) => {
+        ::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/",
+            $package,
+            ".rs"
+        ));
+    };
+}
+
 /// The README's quickstart, compiled as a doc test so it cannot go stale.
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
