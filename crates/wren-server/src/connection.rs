@@ -64,7 +64,6 @@ where
         if self.draining {
             return out.push_status(id, &Status::unavailable("server is shutting down"));
         }
-        let received = Instant::now();
         let envelope = match proto::Request::decode(frame.payload) {
             Ok(envelope) => envelope,
             Err(e) => {
@@ -79,8 +78,8 @@ where
         }
         let deadline = match envelope.timeout_nano {
             0 => None,
-            n if n < 0 => Some(received),
-            n => received.checked_add(Duration::from_nanos(n as u64)),
+            n if n < 0 => Some(Instant::now()),
+            n => Instant::now().checked_add(Duration::from_nanos(n as u64)),
         };
         req.set_deadline(deadline);
         let sleep = deadline.map(|d| tokio::time::sleep_until(d.into()));
@@ -140,6 +139,10 @@ where
             return Poll::Ready(());
         }
         Poll::Pending
+    }
+
+    fn is_idle(&self) -> bool {
+        self.calls.is_empty()
     }
 
     fn on_close(&mut self, error: Option<&io::Error>) {

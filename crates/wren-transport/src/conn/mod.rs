@@ -45,6 +45,20 @@ pub trait Dispatch {
         true
     }
 
+    /// Asked before queued frames are written; `true` puts the write off to
+    /// a later poll (the dispatcher must then have arranged a wake-up). Lets a
+    /// dispatcher gather more frames into one write.
+    fn hold_writes(&mut self, cx: &mut Context<'_>) -> bool {
+        let _ = cx;
+        false
+    }
+
+    /// Whether no call is in flight. An idle connection gives its write
+    /// buffer back after each flush; a busy one keeps it for the next batch.
+    fn is_idle(&self) -> bool {
+        true
+    }
+
     /// The connection is gone (peer closed, I/O error, or finished).
     fn on_close(&mut self, error: Option<&io::Error>);
 }
@@ -189,8 +203,9 @@ where
 
             let finished = this.dispatch.poll_work(cx, &mut this.out).is_ready();
 
-            if !this.out.is_empty() {
-                if let Poll::Ready(Err(e)) = this.out.poll_flush(&mut this.io, cx) {
+            if !this.out.is_empty() && !this.dispatch.hold_writes(cx) {
+                let release = this.dispatch.is_idle();
+                if let Poll::Ready(Err(e)) = this.out.poll_flush(&mut this.io, cx, release) {
                     return this.finish(Some(e));
                 }
             }

@@ -11,6 +11,8 @@ use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef
 
 /// The smallest buffer allocated when the first frame of a batch is queued.
 const MIN_CAPACITY: usize = 4096;
+/// The most write buffer a busy connection keeps between batches.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// Frames waiting to be written, already encoded.
 ///
@@ -153,10 +155,14 @@ impl Outbox {
     }
 
     /// Writes queued bytes until all are written or the writer is not ready.
+    /// With `release`, the emptied buffer's memory is given back, so an idle
+    /// connection holds no write memory; otherwise it is kept for the next
+    /// batch (up to [`KEEP_CAPACITY`]).
     pub(crate) fn poll_flush<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
         cx: &mut Context<'_>,
+        release: bool,
     ) -> Poll<io::Result<()>> {
         while !self.buf.is_empty() {
             let n = std::task::ready!(Pin::new(&mut *io).poll_write(cx, &self.buf))?;
@@ -165,8 +171,11 @@ impl Outbox {
             }
             self.buf.advance(n);
         }
-        // Give the memory back: an idle connection should cost next to nothing.
-        self.buf = BytesMut::new();
+        if release || self.buf.capacity() > KEEP_CAPACITY {
+            self.buf = BytesMut::new();
+        } else {
+            self.buf.clear();
+        }
         Pin::new(io).poll_flush(cx)
     }
 }

@@ -2,6 +2,7 @@
 //! frame is arriving.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -47,8 +48,8 @@ impl ReadBuffer {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
         if self.buf.is_empty() && codec.is_idle() {
-            let mut stack = [0u8; IDLE_READ];
-            let mut rb = ReadBuf::new(&mut stack);
+            let mut stack = [MaybeUninit::<u8>::uninit(); IDLE_READ];
+            let mut rb = ReadBuf::uninit(&mut stack);
             ready!(Pin::new(io).poll_read(cx, &mut rb))?;
             let n = rb.filled().len();
             if n > 0 {
