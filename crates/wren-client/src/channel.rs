@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use bytes::Bytes;
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -14,9 +15,12 @@ use tokio::time::Sleep;
 use tokio_util::sync::PollSender;
 use tower_service::Service;
 use wren_transport::codec::{DEFAULT_MAX_MESSAGE_SIZE, RequestRef, Status};
-use wren_transport::{Body, Connection, ConnectionClosed, ConnectionSettings, Request, Response};
+use wren_transport::{
+    Body, Connection, ConnectionClosed, ConnectionSettings, InboxLimits, Request, Response, inbox,
+};
 
-use crate::connection::{ClientConnection, Command, Reply};
+use crate::connection::{ClientConnection, Command, Reply, ReplyTo};
+use crate::deadline::DeadlineStream;
 
 /// A handle to one ttrpc connection. Cheap to clone; every clone sends its
 /// calls over the same connection, each on its own stream.
@@ -44,6 +48,7 @@ use crate::connection::{ClientConnection, Command, Reply};
 pub struct Channel {
     tx: PollSender<Command>,
     max_message_size: usize,
+    inbox: InboxLimits,
 }
 
 /// Settings for a [`Channel`].
@@ -51,6 +56,7 @@ pub struct Channel {
 pub struct Builder {
     settings: ConnectionSettings,
     queue: usize,
+    inbox: InboxLimits,
 }
 
 impl Builder {
@@ -69,6 +75,23 @@ impl Builder {
     #[must_use]
     pub fn queue_size(mut self, calls: usize) -> Builder {
         self.queue = calls.max(1);
+        self
+    }
+
+    /// The most reply messages buffered for a streaming call whose caller
+    /// has not read them. A server that sends past it fails that call with
+    /// `RESOURCE_EXHAUSTED`; other calls go on. Default: 64.
+    #[must_use]
+    pub fn max_buffered_messages_per_stream(mut self, messages: usize) -> Builder {
+        self.inbox.messages = messages.max(1);
+        self
+    }
+
+    /// The most reply bytes buffered for a streaming call whose caller has
+    /// not read them. Default: 1 MiB.
+    #[must_use]
+    pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Builder {
+        self.inbox.bytes = bytes;
         self
     }
 
@@ -92,6 +115,7 @@ impl Builder {
         Channel {
             tx: PollSender::new(tx),
             max_message_size: self.settings.max_message_size,
+            inbox: self.inbox,
         }
     }
 
@@ -110,6 +134,7 @@ impl Default for Builder {
                 ..ConnectionSettings::default()
             },
             queue: 1024,
+            inbox: InboxLimits::default(),
         }
     }
 }
@@ -169,7 +194,15 @@ impl Service<Request<Body>> for Channel {
             }
         };
         let (parts, body) = req.into_parts();
-        let payload = body.into_message();
+        let kind = parts.kind;
+        let (payload, outbound) = if kind.client_streaming() {
+            (Bytes::new(), Some(body.into_stream()))
+        } else {
+            match body.into_message() {
+                Ok(payload) => (payload, None),
+                Err(status) => return ResponseFuture::failed(status),
+            }
+        };
         let envelope = RequestRef {
             service: &parts.service,
             method: &parts.method,
@@ -184,18 +217,39 @@ impl Service<Request<Body>> for Channel {
                 self.max_message_size,
             ));
         }
-        let (reply, rx) = oneshot::channel();
+        let (reply, waiting) = if kind.server_streaming() {
+            let (sender, stream) = inbox(self.inbox);
+            let stream = DeadlineStream::new(stream, deadline);
+            (
+                ReplyTo::Stream(sender),
+                State::Streaming(Some(Body::from_stream(stream))),
+            )
+        } else {
+            let (tx, rx) = oneshot::channel();
+            (ReplyTo::Once(tx), State::Waiting { rx })
+        };
         let cmd = Command {
             service: parts.service,
             method: parts.method,
             payload,
             metadata: parts.metadata,
             timeout_nano,
+            kind,
+            outbound,
             reply,
         };
         if self.tx.send_item(cmd).is_err() {
             return ResponseFuture::failed(ConnectionClosed::default().into_status());
         }
+        if let State::Streaming(_) = waiting {
+            return ResponseFuture {
+                state: waiting,
+                deadline: None,
+            };
+        }
+        let State::Waiting { rx } = waiting else {
+            unreachable!("a one-reply call waits on a oneshot")
+        };
         ResponseFuture {
             state: State::Waiting { rx },
             deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
@@ -216,7 +270,11 @@ pin_project! {
 #[derive(Debug)]
 enum State {
     Failed(Option<Status>),
-    Waiting { rx: oneshot::Receiver<Reply> },
+    Waiting {
+        rx: oneshot::Receiver<Reply>,
+    },
+    /// A streamed reply: the response is ready at once, its messages follow.
+    Streaming(Option<Body>),
 }
 
 impl ResponseFuture {
@@ -237,6 +295,9 @@ impl Future for ResponseFuture {
             State::Failed(status) => {
                 Poll::Ready(Err(status.take().expect("polled after completion")))
             }
+            State::Streaming(body) => Poll::Ready(Ok(Response::new(
+                body.take().expect("polled after completion"),
+            ))),
             State::Waiting { rx } => {
                 if let Poll::Ready(reply) = Pin::new(rx).poll(cx) {
                     return Poll::Ready(match reply {

@@ -2,8 +2,11 @@
 
 use std::borrow::Cow;
 
+use futures_util::{Stream, StreamExt};
 use tower_service::Service;
-use wren_transport::{Body, BoxError, Request, Response, codec::Status, status_from_error};
+use wren_transport::{
+    Body, BoxError, MethodKind, Request, Response, Streaming, codec::Status, status_from_error,
+};
 
 use crate::Channel;
 
@@ -67,5 +70,82 @@ where
             body.decode::<R>()
                 .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))
         })
+    }
+
+    /// Calls a server-streaming method: one request, a stream of replies.
+    pub async fn server_streaming<M, R>(
+        &mut self,
+        req: Request<M>,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+    ) -> Result<Response<Streaming<R>>, Status>
+    where
+        M: prost::Message,
+        R: prost::Message + Default,
+    {
+        let req = req.map(|m| Body::encode(&m));
+        let resp = self
+            .call(req, service, method, MethodKind::ServerStreaming)
+            .await?;
+        Ok(resp.map(Body::into_streaming))
+    }
+
+    /// Calls a client-streaming method: the messages of `req`'s stream,
+    /// then one reply. The stream's end closes the send side on the wire.
+    pub async fn client_streaming<M, St, R>(
+        &mut self,
+        req: Request<St>,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+    ) -> Result<Response<R>, Status>
+    where
+        M: prost::Message + 'static,
+        St: Stream<Item = M> + Send + 'static,
+        R: prost::Message + Default,
+    {
+        let req = req.map(|messages| Body::encode_stream(messages.map(Ok)));
+        let resp = self
+            .call(req, service, method, MethodKind::ClientStreaming)
+            .await?;
+        resp.try_map(|body| {
+            body.decode::<R>()
+                .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))
+        })
+    }
+
+    /// Calls a bidirectional streaming method: the messages of `req`'s
+    /// stream go out as they come, replies come back as a stream.
+    pub async fn streaming<M, St, R>(
+        &mut self,
+        req: Request<St>,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+    ) -> Result<Response<Streaming<R>>, Status>
+    where
+        M: prost::Message + 'static,
+        St: Stream<Item = M> + Send + 'static,
+        R: prost::Message + Default,
+    {
+        let req = req.map(|messages| Body::encode_stream(messages.map(Ok)));
+        let resp = self.call(req, service, method, MethodKind::Bidi).await?;
+        Ok(resp.map(Body::into_streaming))
+    }
+
+    async fn call(
+        &mut self,
+        mut req: Request<Body>,
+        service: impl Into<Cow<'static, str>>,
+        method: impl Into<Cow<'static, str>>,
+        kind: MethodKind,
+    ) -> Result<Response<Body>, Status> {
+        req.set_path(service, method);
+        req.set_method_kind(kind);
+        std::future::poll_fn(|cx| self.inner.poll_ready(cx))
+            .await
+            .map_err(|e| status_from_error(e.into()))?;
+        self.inner
+            .call(req)
+            .await
+            .map_err(|e| status_from_error(e.into()))
     }
 }

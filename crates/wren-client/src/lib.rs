@@ -10,7 +10,8 @@
 mod channel;
 mod client;
 mod connection;
+mod deadline;
 
 pub use crate::channel::{Builder, Channel, ResponseFuture};
 pub use crate::client::Client;
-pub use wren_transport::{Body, Request, Response};
+pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};

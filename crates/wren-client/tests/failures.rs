@@ -249,7 +249,7 @@ async fn channel_is_a_tower_service() {
     assert_eq!(got.id(), 3);
     let resp = within("call", call).await.unwrap().unwrap();
     assert_eq!(
-        resp.get_ref().message()[..],
+        resp.get_ref().message().unwrap()[..],
         msg("raw", 2).encode_to_vec()[..]
     );
 }

@@ -1,19 +1,49 @@
 //! [`ServerConnection`]: the server's side of the connection driver.
 
+use std::collections::HashMap;
 use std::io;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::stream::{AbortHandle, Abortable, FuturesUnordered, SelectAll};
 use prost::Message;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_service::Service;
-use wren_transport::codec::{Frame, Header, MessageType, Metadata, ResponseRef, Status, proto};
-use wren_transport::{Body, BoxError, Dispatch, Outbox, Request, Response};
+use wren_transport::codec::{
+    Flags, Frame, Header, MessageType, Metadata, ResponseRef, Status, proto,
+};
+use wren_transport::{
+    Body, BoxError, Dispatch, InboxLimits, InboxSender, MethodKind, Outbox, PushError, Request,
+    Response, inbox,
+};
 
+use crate::Routes;
 use crate::call::CallFuture;
+use crate::outbound::{Event, OutStream};
+
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub(crate) struct ConnectionConfig {
+    /// The registered services, to look up how a method streams.
+    pub(crate) routes: Routes,
+    /// The bound of each stream's inbound buffer.
+    pub(crate) inbox: InboxLimits,
+    /// The most calls and streams open at once on one connection.
+    pub(crate) max_concurrent_streams: usize,
+}
+
+/// One open stream id: a unary call or a stream in flight.
+struct StreamState {
+    kind: MethodKind,
+    /// Where Data frames from the client go, while it still sends.
+    inbox: Option<InboxSender>,
+    /// Stops the handler's outbound stream if the call ends early.
+    outbound: Option<AbortHandle>,
+    deadline: Option<Instant>,
+}
 
 /// Serves the calls of one connection. Handlers run inside the connection's
 /// task, so a call costs no spawn and no cross-task hand-off.
@@ -22,7 +52,10 @@ where
     S: Service<Request<Body>>,
 {
     service: S,
+    config: Arc<ConnectionConfig>,
     calls: FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>,
+    outbound: SelectAll<Abortable<OutStream>>,
+    streams: HashMap<u32, StreamState>,
     last_stream_id: u32,
     draining: bool,
     closing: bool,
@@ -33,10 +66,13 @@ where
     S: Service<Request<Body>, Response = Response<Body>> + Clone,
     S::Error: Into<BoxError>,
 {
-    pub(crate) fn new(service: S) -> ServerConnection<S> {
+    pub(crate) fn new(service: S, config: Arc<ConnectionConfig>) -> ServerConnection<S> {
         ServerConnection {
             service,
+            config,
             calls: FuturesUnordered::new(),
+            outbound: SelectAll::new(),
+            streams: HashMap::new(),
             last_stream_id: 0,
             draining: false,
             closing: false,
@@ -46,6 +82,20 @@ where
     /// Stop taking new calls; finish the ones in flight, then close.
     pub(crate) fn drain(&mut self) {
         self.draining = true;
+    }
+
+    /// Ends stream `id` with `status` as its final Response, stopping its
+    /// handler's output; whatever the handler still produces is dropped.
+    fn fail_stream(&mut self, id: u32, status: &Status, out: &mut Outbox) {
+        if let Some(state) = self.streams.remove(&id) {
+            if let Some(inbox) = &state.inbox {
+                inbox.fail(status.clone());
+            }
+            if let Some(abort) = state.outbound {
+                abort.abort();
+            }
+        }
+        out.push_status(id, status);
     }
 
     fn on_request(&mut self, frame: Frame, out: &mut Outbox) {
@@ -64,6 +114,13 @@ where
         if self.draining {
             return out.push_status(id, &Status::unavailable("server is shutting down"));
         }
+        if self.streams.len() >= self.config.max_concurrent_streams {
+            let status = Status::resource_exhausted(format!(
+                "too many concurrent streams on this connection (limit {})",
+                self.config.max_concurrent_streams
+            ));
+            return out.push_status(id, &status);
+        }
         let envelope = match proto::Request::decode(frame.payload) {
             Ok(envelope) => envelope,
             Err(e) => {
@@ -71,8 +128,34 @@ where
                 return out.push_status(id, &status);
             }
         };
-        let mut req = Request::new(Body::new(envelope.payload));
+        let kind = self
+            .config
+            .routes
+            .method_kind(&envelope.service, &envelope.method);
+        let mut inbox_sender = None;
+        let body = if kind.client_streaming() {
+            let (sender, stream) = inbox(self.config.inbox);
+            // Go hands a non-empty Request payload to a client-streaming
+            // handler as its first message.
+            if !envelope.payload.is_empty() {
+                let _ = sender.push(envelope.payload);
+            }
+            // A client that did not say it will send Data (a unary-style
+            // request) sends none: end the inbound stream now.
+            if frame.flags.contains(Flags::REMOTE_OPEN) {
+                inbox_sender = Some(sender);
+            } else {
+                sender.finish(Ok(()));
+            }
+            Body::from_stream(stream)
+        } else {
+            // Unary and server-streaming methods get the payload as their
+            // one request message, even when it is empty.
+            Body::new(envelope.payload)
+        };
+        let mut req = Request::new(body);
         req.set_path(envelope.service, envelope.method);
+        req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {
             *req.metadata_mut() = Metadata::from_key_values(envelope.metadata);
         }
@@ -82,9 +165,115 @@ where
             n => Instant::now().checked_add(Duration::from_nanos(n as u64)),
         };
         req.set_deadline(deadline);
+        self.streams.insert(
+            id,
+            StreamState {
+                kind,
+                inbox: inbox_sender,
+                outbound: None,
+                deadline,
+            },
+        );
         let sleep = deadline.map(|d| tokio::time::sleep_until(d.into()));
         let call = self.service.clone().oneshot(req);
         self.calls.push(CallFuture::new(id, call, sleep));
+    }
+
+    fn on_data(&mut self, frame: Frame, out: &mut Outbox) {
+        let id = frame.stream_id;
+        if id % 2 == 0 {
+            let status =
+                Status::invalid_argument("StreamID must be odd for client initiated streams");
+            return out.push_status(id, &status);
+        }
+        let Some(state) = self.streams.get_mut(&id) else {
+            let status = Status::invalid_argument("StreamID is no longer active");
+            return out.push_status(id, &status);
+        };
+        let Some(inbox) = &state.inbox else {
+            if state.kind.client_streaming() {
+                // The client already closed its side.
+                let status = Status::invalid_argument("data received after the stream was closed");
+                return self.fail_stream(id, &status, out);
+            }
+            // Data for a call that takes none (Go's server crashes here):
+            // the call goes on, the frame is dropped.
+            tracing::debug!(
+                stream_id = id,
+                "ignoring data frame on a non-streaming call"
+            );
+            return;
+        };
+        let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
+        let carries_message = !(closing && frame.flags.contains(Flags::NO_DATA));
+        if carries_message {
+            match inbox.push(frame.payload) {
+                Ok(()) => {}
+                Err(PushError::Full) => {
+                    let status = Status::resource_exhausted(format!(
+                        "stream buffer full: the handler has not read {} messages",
+                        self.config.inbox.messages
+                    ));
+                    return self.fail_stream(id, &status, out);
+                }
+                // The handler stopped reading on purpose; its reply decides.
+                Err(PushError::Gone | PushError::Closed) => {}
+            }
+        }
+        if closing {
+            inbox.finish(Ok(()));
+            state.inbox = None;
+        }
+    }
+
+    fn on_call_done(&mut self, id: u32, result: Result<Response<Body>, Status>, out: &mut Outbox) {
+        let Some(state) = self.streams.get_mut(&id) else {
+            return; // The stream was already failed; its reply is dropped.
+        };
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(status) => return self.fail_stream(id, &status, out),
+        };
+        if state.kind.server_streaming() {
+            let (handle, registration) = AbortHandle::new_pair();
+            state.outbound = Some(handle);
+            let stream = OutStream::new(id, resp.into_inner().into_stream(), state.deadline);
+            self.outbound.push(Abortable::new(stream, registration));
+            return;
+        }
+        let payload = match resp.into_inner().into_message() {
+            Ok(payload) => payload,
+            Err(status) => return self.fail_stream(id, &status, out),
+        };
+        self.streams.remove(&id);
+        let response = ResponseRef {
+            status: None,
+            payload: &payload,
+        };
+        if let Err(oversize) = out.push_response(id, &response) {
+            // Go 1.2.6+ drops the whole connection here; only this call fails.
+            out.push_status(id, &oversize.to_status());
+        }
+    }
+
+    fn on_outbound(&mut self, id: u32, event: Event, out: &mut Outbox) {
+        match event {
+            Event::Message(message) => {
+                if let Err(oversize) = out.push(id, MessageType::DATA, Flags::EMPTY, &message) {
+                    self.fail_stream(id, &oversize.to_status(), out);
+                }
+            }
+            Event::End(Ok(())) => {
+                if let Some(state) = self.streams.remove(&id) {
+                    if let Some(inbox) = state.inbox {
+                        inbox.finish(Ok(()));
+                    }
+                }
+                let flags = Flags::REMOTE_CLOSED | Flags::NO_DATA;
+                let _ = out.push(id, MessageType::DATA, flags, &[]);
+            }
+            Event::End(Err(status)) => self.fail_stream(id, &status, out),
+        }
     }
 }
 
@@ -96,10 +285,7 @@ where
     fn on_frame(&mut self, frame: Frame, out: &mut Outbox) {
         match frame.kind {
             MessageType::REQUEST => self.on_request(frame, out),
-            // Streaming Data frames are not served yet: ignored, as a Go 1.1 server does.
-            MessageType::DATA => {
-                tracing::debug!(stream_id = frame.stream_id, "ignoring data frame");
-            }
+            MessageType::DATA => self.on_data(frame, out),
             kind => {
                 tracing::debug!(
                     stream_id = frame.stream_id,
@@ -112,6 +298,10 @@ where
 
     fn on_oversize(&mut self, header: Header, out: &mut Outbox) {
         let status = Status::message_too_large(header.length as usize, out.max_message_size());
+        if header.kind == MessageType::DATA && self.streams.contains_key(&header.stream_id) {
+            // A message of the stream was lost: the stream cannot go on.
+            return self.fail_stream(header.stream_id, &status, out);
+        }
         out.push_status(header.stream_id, &status);
     }
 
@@ -120,29 +310,22 @@ where
             return Poll::Ready(());
         }
         while let Poll::Ready(Some((id, result))) = self.calls.poll_next_unpin(cx) {
-            match result {
-                Ok(resp) => {
-                    let payload = resp.into_inner().into_message();
-                    let response = ResponseRef {
-                        status: None,
-                        payload: &payload,
-                    };
-                    if let Err(oversize) = out.push_response(id, &response) {
-                        // Go 1.2.6+ drops the whole connection here; only this call fails.
-                        out.push_status(id, &oversize.to_status());
-                    }
-                }
-                Err(status) => out.push_status(id, &status),
+            self.on_call_done(id, result, out);
+        }
+        while !out.is_full() {
+            match self.outbound.poll_next_unpin(cx) {
+                Poll::Ready(Some((id, event))) => self.on_outbound(id, event, out),
+                Poll::Ready(None) | Poll::Pending => break,
             }
         }
-        if self.draining && self.calls.is_empty() {
+        if self.draining && self.streams.is_empty() && self.calls.is_empty() {
             return Poll::Ready(());
         }
         Poll::Pending
     }
 
     fn is_idle(&self) -> bool {
-        self.calls.is_empty()
+        self.streams.is_empty()
     }
 
     fn on_close(&mut self, error: Option<&io::Error>) {
@@ -150,7 +333,9 @@ where
             tracing::debug!(error = %e, "ttrpc connection closed with error");
         }
         self.closing = true;
-        // Dropping the calls cancels their handlers.
+        // Dropping the calls and streams cancels their handlers.
         self.calls = FuturesUnordered::new();
+        self.outbound = SelectAll::new();
+        self.streams.clear();
     }
 }

@@ -16,12 +16,13 @@
 mod call;
 mod connection;
 mod methods;
+mod outbound;
 mod routes;
 mod server;
 mod shutdown;
 
 pub use crate::methods::Methods;
 pub use crate::routes::{NamedService, Routes};
-pub use crate::server::{DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
+pub use crate::server::{DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
 pub use crate::shutdown::ShutdownHandle;
-pub use wren_transport::{Body, Request, Response};
+pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};

@@ -6,9 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use tower_service::Service;
-use wren_transport::{Body, Request, Response, codec::Status};
+use wren_transport::{Body, MethodKind, Request, Response, Streaming, codec::Status};
 
 use crate::NamedService;
 
@@ -31,7 +32,7 @@ type Handler =
 #[derive(Clone)]
 pub struct Methods {
     name: Arc<str>,
-    methods: HashMap<&'static str, Arc<Handler>>,
+    methods: HashMap<&'static str, (MethodKind, Arc<Handler>)>,
 }
 
 impl Methods {
@@ -63,7 +64,89 @@ impl Methods {
                     Ok(resp.map(|m| Body::encode(&m)))
                 })
             };
-        self.methods.insert(method, Arc::new(erased));
+        self.methods
+            .insert(method, (MethodKind::Unary, Arc::new(erased)));
+        self
+    }
+
+    /// Adds a server-streaming method: one request, a stream of replies. The
+    /// stream ends the call when it ends; an `Err` item ends it with that
+    /// status.
+    #[must_use]
+    pub fn server_streaming<In, Out, St, F, Fut>(self, method: &'static str, handler: F) -> Methods
+    where
+        In: prost::Message + Default + 'static,
+        Out: prost::Message + 'static,
+        St: Stream<Item = Result<Out, Status>> + Send + 'static,
+        F: Fn(Request<In>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<St>, Status>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.insert(
+            method,
+            MethodKind::ServerStreaming,
+            move |req: Request<Body>| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let req = req.try_map(|body| body.decode::<In>())?;
+                    let resp = handler(req).await?;
+                    Ok(resp.map(Body::encode_stream))
+                })
+            },
+        )
+    }
+
+    /// Adds a client-streaming method: a stream of requests, one reply.
+    #[must_use]
+    pub fn client_streaming<In, Out, F, Fut>(self, method: &'static str, handler: F) -> Methods
+    where
+        In: prost::Message + Default + 'static,
+        Out: prost::Message + 'static,
+        F: Fn(Request<Streaming<In>>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.insert(
+            method,
+            MethodKind::ClientStreaming,
+            move |req: Request<Body>| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let resp = handler(req.map(Body::into_streaming)).await?;
+                    Ok(resp.map(|m| Body::encode(&m)))
+                })
+            },
+        )
+    }
+
+    /// Adds a bidirectional streaming method.
+    #[must_use]
+    pub fn bidi<In, Out, St, F, Fut>(self, method: &'static str, handler: F) -> Methods
+    where
+        In: prost::Message + Default + 'static,
+        Out: prost::Message + 'static,
+        St: Stream<Item = Result<Out, Status>> + Send + 'static,
+        F: Fn(Request<Streaming<In>>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<St>, Status>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.insert(method, MethodKind::Bidi, move |req: Request<Body>| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let resp = handler(req.map(Body::into_streaming)).await?;
+                Ok(resp.map(Body::encode_stream))
+            })
+        })
+    }
+
+    fn insert<F>(mut self, method: &'static str, kind: MethodKind, handler: F) -> Methods
+    where
+        F: Fn(Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.methods.insert(method, (kind, Arc::new(handler)));
         self
     }
 }
@@ -71,6 +154,12 @@ impl Methods {
 impl NamedService for Methods {
     fn service_name(&self) -> &str {
         &self.name
+    }
+
+    fn method_kind(&self, method: &str) -> MethodKind {
+        self.methods
+            .get(method)
+            .map_or(MethodKind::Unary, |(kind, _)| *kind)
     }
 }
 
@@ -94,7 +183,7 @@ impl Service<Request<Body>> for Methods {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         match self.methods.get(req.method()) {
-            Some(handler) => handler(req),
+            Some((_, handler)) => handler(req),
             None => {
                 let status = Status::unimplemented(format!("method {}", req.method()));
                 Box::pin(std::future::ready(Err(status)))

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
 use tower_service::Service;
-use wren_transport::{Body, BoxError, Request, Response, codec::Status, status_from_error};
+use wren_transport::{
+    Body, BoxError, MethodKind, Request, Response, codec::Status, status_from_error,
+};
 
 /// A service that knows its full proto name, such as `containerd.task.v2.Task`.
 ///
@@ -15,13 +17,28 @@ use wren_transport::{Body, BoxError, Request, Response, codec::Status, status_fr
 pub trait NamedService {
     /// The full proto name of the service, without a leading slash.
     fn service_name(&self) -> &str;
+
+    /// How `method` streams. The server opens a stream for a call only when
+    /// its method is registered as streaming, whatever the Request's flags
+    /// say, as Go does. Default: every method is unary.
+    fn method_kind(&self, method: &str) -> MethodKind {
+        let _ = method;
+        MethodKind::Unary
+    }
 }
+
+/// Tells how each method of a service streams.
+type Kinds = Arc<dyn Fn(&str) -> MethodKind + Send + Sync>;
 
 trait Route: Send + Sync {
     fn call(&self, req: Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>>;
+    fn kind(&self, method: &str) -> MethodKind;
 }
 
-struct ServiceRoute<S>(S);
+struct ServiceRoute<S> {
+    service: S,
+    kinds: Option<Kinds>,
+}
 
 impl<S> Route for ServiceRoute<S>
 where
@@ -29,8 +46,12 @@ where
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
 {
+    fn kind(&self, method: &str) -> MethodKind {
+        self.kinds.as_ref().map_or(MethodKind::Unary, |k| k(method))
+    }
+
     fn call(&self, req: Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> {
-        let mut svc = self.0.clone();
+        let mut svc = self.service.clone();
         Box::pin(async move {
             futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
                 .await
@@ -64,13 +85,50 @@ impl Routes {
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
     {
-        let name = name.into();
+        self.insert(name.into(), service, None);
+    }
+
+    /// Adds a [`NamedService`] under its own name, with its methods' kinds.
+    ///
+    /// # Panics
+    ///
+    /// If a service of that name is already registered.
+    pub fn add_service<S>(&mut self, service: S)
+    where
+        S: NamedService
+            + Service<Request<Body>, Response = Response<Body>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
+        let name = service.service_name().to_owned();
+        let named = service.clone();
+        let kinds: Kinds = Arc::new(move |method: &str| named.method_kind(method));
+        self.insert(name, service, Some(kinds));
+    }
+
+    fn insert<S>(&mut self, name: String, service: S, kinds: Option<Kinds>)
+    where
+        S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Sync + 'static,
+        S::Error: Into<BoxError>,
+        S::Future: Send + 'static,
+    {
         let map = Arc::make_mut(&mut self.map);
         assert!(
             !map.contains_key(&name),
             "service {name} is registered twice"
         );
-        map.insert(name, Arc::new(ServiceRoute(service)));
+        map.insert(name, Arc::new(ServiceRoute { service, kinds }));
+    }
+
+    /// How `service`'s `method` streams; unknown methods are unary.
+    pub fn method_kind(&self, service: &str, method: &str) -> MethodKind {
+        self.map
+            .get(service)
+            .map_or(MethodKind::Unary, |route| route.kind(method))
     }
 
     /// The names of the registered services.

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -9,9 +10,11 @@ use tokio_util::task::TaskTracker;
 use tower::layer::util::{Identity, Stack};
 use tower_layer::Layer;
 use tower_service::Service;
-use wren_transport::{Body, BoxError, Connection, ConnectionSettings, Listener, Request, Response};
+use wren_transport::{
+    Body, BoxError, Connection, ConnectionSettings, InboxLimits, Listener, Request, Response,
+};
 
-use crate::connection::ServerConnection;
+use crate::connection::{ConnectionConfig, ServerConnection};
 use crate::{NamedService, Routes, ShutdownHandle};
 
 /// The default time a graceful shutdown waits for calls in flight.
@@ -34,7 +37,12 @@ pub struct Server<L = Identity> {
     layer: L,
     settings: ConnectionSettings,
     shutdown_timeout: Duration,
+    inbox: InboxLimits,
+    max_concurrent_streams: usize,
 }
+
+/// The default limit of calls and streams open at once on one connection.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 1024;
 
 /// A server with its services, ready to serve.
 #[derive(Debug)]
@@ -51,6 +59,8 @@ impl Server {
             layer: Identity::new(),
             settings: ConnectionSettings::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            inbox: InboxLimits::default(),
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
         }
     }
 }
@@ -65,6 +75,8 @@ impl<L> Server<L> {
             layer: Stack::new(layer, self.layer),
             settings: self.settings,
             shutdown_timeout: self.shutdown_timeout,
+            inbox: self.inbox,
+            max_concurrent_streams: self.max_concurrent_streams,
         }
     }
 
@@ -83,6 +95,36 @@ impl<L> Server<L> {
     #[must_use]
     pub fn write_buffer_limit(mut self, bytes: usize) -> Self {
         self.settings.write_high_water = bytes;
+        self
+    }
+
+    /// The most calls and streams open at once on one connection. A request
+    /// over the limit gets `RESOURCE_EXHAUSTED` and the connection is kept.
+    /// Default: 1024 ([`DEFAULT_MAX_CONCURRENT_STREAMS`]).
+    #[must_use]
+    pub fn max_concurrent_streams(mut self, streams: usize) -> Self {
+        self.max_concurrent_streams = streams;
+        self
+    }
+
+    /// The most messages buffered for a streaming handler that has not read
+    /// them yet. A client that sends past the limit has its stream failed
+    /// with `RESOURCE_EXHAUSTED`; other streams and calls on the connection go
+    /// on. Default: 64.
+    #[must_use]
+    pub fn max_buffered_messages_per_stream(mut self, messages: usize) -> Self {
+        self.inbox.messages = messages.max(1);
+        self
+    }
+
+    /// The most bytes buffered for a streaming handler that has not read them
+    /// yet, as for [`Server::max_buffered_messages_per_stream`]. With the
+    /// stream limit this bounds what one client can make a connection hold:
+    /// `max_concurrent_streams × max_buffered_bytes_per_stream`, plus one
+    /// message being read. Default: 1 MiB.
+    #[must_use]
+    pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Self {
+        self.inbox.bytes = bytes;
         self
     }
 
@@ -133,8 +175,7 @@ impl<L> Router<L> {
         S::Error: Into<BoxError>,
         S::Future: Send + 'static,
     {
-        let name = service.service_name().to_owned();
-        self.routes.add(name, service);
+        self.routes.add_service(service);
         self
     }
 
@@ -200,6 +241,11 @@ impl<L> Router<L> {
             routes,
             shutdown,
         } = self;
+        let config = Arc::new(ConnectionConfig {
+            routes: routes.clone(),
+            inbox: server.inbox,
+            max_concurrent_streams: server.max_concurrent_streams,
+        });
         let service = server.layer.layer(routes);
         let settings = server.settings;
         let tracker = TaskTracker::new();
@@ -214,8 +260,11 @@ impl<L> Router<L> {
             };
             match accepted {
                 Ok(io) => {
-                    let conn =
-                        Connection::new(io, ServerConnection::new(service.clone()), settings);
+                    let conn = Connection::new(
+                        io,
+                        ServerConnection::new(service.clone(), config.clone()),
+                        settings,
+                    );
                     tracker.spawn(drive(conn, shutdown.drain_token(), shutdown.close_token()));
                 }
                 Err(e) if wren_transport::is_connection_error(&e) => continue,

@@ -232,7 +232,7 @@ async fn undecodable_request_payload_is_rejected_by_methods() {
 }
 
 #[tokio::test]
-async fn unknown_frame_types_and_data_frames_are_ignored() {
+async fn unknown_frame_types_are_ignored_and_stray_data_is_rejected() {
     let server = server_with_empty();
     let mut raw = server.raw().await;
 
@@ -252,7 +252,12 @@ async fn unknown_frame_types_and_data_frames_are_ignored() {
     .await;
     raw.send(Frame::data(5, Flags::REMOTE_CLOSED, &b"\x0a\x01x"[..]))
         .await;
-    // The next reply is for the next request: nothing was sent for the frames above.
+    // Nothing is sent for unknown types; Data for a stream that is not open
+    // gets INVALID_ARGUMENT on its id, as Go 1.2 answers.
+    let resp = raw.recv_response(5).await;
+    let status = resp.status.expect("an error status");
+    assert_eq!(status.code, 3);
+    assert_eq!(status.message, "StreamID is no longer active");
     raw.echo_ok(1, "after unknown types").await;
     raw.echo_ok(3, "again").await;
 

@@ -1,12 +1,18 @@
 //! The request and response types every layer above the wire shares.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use futures_core::Stream;
 
 use bytes::Bytes;
 use wren_codec::{Metadata, Status};
 
 use crate::Extensions;
+use crate::stream::{BodyStream, MethodKind, Streaming};
 
 /// A call's request: a message plus its metadata, deadline and extensions.
 ///
@@ -30,6 +36,7 @@ pub struct Request<T> {
     extensions: Extensions,
     service: Cow<'static, str>,
     method: Cow<'static, str>,
+    kind: MethodKind,
 }
 
 /// A call's successful response: a message plus extensions.
@@ -39,14 +46,34 @@ pub struct Response<T> {
     extensions: Extensions,
 }
 
-/// The body of a request or response as tower layers see it: the message's
-/// encoded bytes.
+/// The body of a request or response as tower layers see it: one encoded
+/// message, or a stream of them.
 ///
-/// It is opaque so that streamed bodies can be added without changing the
-/// type that middleware is written against.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Middleware written against `Request<Body>` and `Response<Body>` sees
+/// unary and streaming calls alike.
+#[derive(Default)]
 pub struct Body {
-    message: Bytes,
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    Message(Bytes),
+    Stream(BodyStream),
+}
+
+impl Default for BodyKind {
+    fn default() -> Self {
+        BodyKind::Message(Bytes::new())
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BodyKind::Message(m) => f.debug_tuple("Body::Message").field(&m.len()).finish(),
+            BodyKind::Stream(_) => f.write_str("Body::Stream"),
+        }
+    }
 }
 
 /// A request taken apart, for code that moves its pieces elsewhere.
@@ -63,6 +90,8 @@ pub struct Parts {
     pub service: Cow<'static, str>,
     /// The method name.
     pub method: Cow<'static, str>,
+    /// How the method streams.
+    pub kind: MethodKind,
 }
 
 // ===== impl Request =====
@@ -77,6 +106,7 @@ impl<T> Request<T> {
             extensions: Extensions::new(),
             service: Cow::Borrowed(""),
             method: Cow::Borrowed(""),
+            kind: MethodKind::Unary,
         }
     }
 
@@ -147,6 +177,17 @@ impl<T> Request<T> {
         &self.method
     }
 
+    /// How the called method streams. Clients send it in the Request
+    /// frame's flags; a server sets it from the method's registration.
+    pub fn method_kind(&self) -> MethodKind {
+        self.kind
+    }
+
+    /// Sets how the called method streams.
+    pub fn set_method_kind(&mut self, kind: MethodKind) {
+        self.kind = kind;
+    }
+
     /// Sets the service and method names.
     pub fn set_path(
         &mut self,
@@ -165,6 +206,7 @@ impl<T> Request<T> {
             extensions: self.extensions,
             service: self.service,
             method: self.method,
+            kind: self.kind,
         };
         (parts, self.message)
     }
@@ -178,6 +220,7 @@ impl<T> Request<T> {
             extensions: parts.extensions,
             service: parts.service,
             method: parts.method,
+            kind: parts.kind,
         }
     }
 
@@ -190,6 +233,7 @@ impl<T> Request<T> {
             extensions: self.extensions,
             service: self.service,
             method: self.method,
+            kind: self.kind,
         }
     }
 
@@ -202,6 +246,7 @@ impl<T> Request<T> {
             extensions: self.extensions,
             service: self.service,
             method: self.method,
+            kind: self.kind,
         })
     }
 }
@@ -264,7 +309,9 @@ impl<T> Response<T> {
 impl Body {
     /// A body holding one encoded message.
     pub fn new(message: Bytes) -> Body {
-        Body { message }
+        Body {
+            kind: BodyKind::Message(message),
+        }
     }
 
     /// An empty message (zero bytes, which is a valid protobuf message).
@@ -272,28 +319,100 @@ impl Body {
         Body::default()
     }
 
-    /// The encoded message.
-    pub fn message(&self) -> &Bytes {
-        &self.message
+    /// A body streaming encoded messages.
+    pub fn from_stream<S>(stream: S) -> Body
+    where
+        S: Stream<Item = Result<Bytes, Status>> + Send + 'static,
+    {
+        Body {
+            kind: BodyKind::Stream(Box::pin(stream)),
+        }
     }
 
-    /// The encoded message, consuming the body.
-    pub fn into_message(self) -> Bytes {
-        self.message
-    }
-}
-
-impl Body {
     /// Encodes `message` into a body.
     pub fn encode<M: prost::Message>(message: &M) -> Body {
         Body::new(message.encode_to_vec().into())
     }
 
+    /// Encodes a stream of messages into a streaming body.
+    pub fn encode_stream<M, S>(stream: S) -> Body
+    where
+        M: prost::Message,
+        S: Stream<Item = Result<M, Status>> + Send + 'static,
+    {
+        Body::from_stream(EncodeStream { inner: stream })
+    }
+
+    /// Whether the body is a stream.
+    pub fn is_stream(&self) -> bool {
+        matches!(self.kind, BodyKind::Stream(_))
+    }
+
+    /// The encoded message, if the body is one message.
+    pub fn message(&self) -> Option<&Bytes> {
+        match &self.kind {
+            BodyKind::Message(m) => Some(m),
+            BodyKind::Stream(_) => None,
+        }
+    }
+
+    /// The encoded message; a streaming body is an `INTERNAL` error.
+    pub fn into_message(self) -> Result<Bytes, Status> {
+        match self.kind {
+            BodyKind::Message(m) => Ok(m),
+            BodyKind::Stream(_) => Err(Status::internal("expected one message, got a stream")),
+        }
+    }
+
+    /// The body as a stream: a one-message body yields its message once.
+    pub fn into_stream(self) -> BodyStream {
+        match self.kind {
+            BodyKind::Stream(s) => s,
+            BodyKind::Message(m) => Box::pin(Once(Some(m))),
+        }
+    }
+
     /// Decodes the body as `M`. A message that does not decode is the
     /// caller's fault: `INVALID_ARGUMENT`.
     pub fn decode<M: prost::Message + Default>(&self) -> Result<M, Status> {
-        M::decode(self.message.clone())
+        let message = self
+            .message()
+            .ok_or_else(|| Status::internal("expected one message, got a stream"))?;
+        M::decode(message.clone())
             .map_err(|e| Status::invalid_argument(format!("error unmarshalling payload: {e}")))
+    }
+
+    /// The body as a typed stream of `M`.
+    pub fn into_streaming<M>(self) -> Streaming<M> {
+        Streaming::new(self.into_stream())
+    }
+}
+
+struct Once(Option<Bytes>);
+
+impl Stream for Once {
+    type Item = Result<Bytes, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.take().map(Ok))
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct EncodeStream<S> {
+        #[pin]
+        inner: S,
+    }
+}
+
+impl<M: prost::Message, S: Stream<Item = Result<M, Status>>> Stream for EncodeStream<S> {
+    type Item = Result<Bytes, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.project()
+            .inner
+            .poll_next(cx)
+            .map(|item| item.map(|r| r.map(|m| Bytes::from(m.encode_to_vec()))))
     }
 }
 

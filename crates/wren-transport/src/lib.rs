@@ -16,11 +16,15 @@ mod conn;
 mod error;
 mod extensions;
 mod listener;
+mod stream;
 
 pub use crate::call::{Body, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Outbox, Oversize};
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
 pub use crate::listener::{Listener, is_connection_error};
+pub use crate::stream::{
+    BodyStream, InboxLimits, InboxSender, MethodKind, PushError, Streaming, inbox,
+};
 
 pub use wren_codec as codec;

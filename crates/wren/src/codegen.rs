@@ -14,7 +14,7 @@ pub use std::task::{Context, Poll};
 pub use prost;
 pub use tower_service::Service;
 pub use wren_codec::Status;
-pub use wren_transport::{Body, BoxError, Request, Response};
+pub use wren_transport::{Body, BoxError, MethodKind, Request, Response, Streaming};
 
 #[cfg(feature = "server")]
 pub use wren_server::NamedService;
@@ -57,46 +57,6 @@ impl<T> IntoRequest<T> for T {
 impl<T> IntoRequest<T> for Request<T> {
     fn into_request(self) -> Request<T> {
         self
-    }
-}
-
-/// How a method of a proto service streams, from its `stream` keywords.
-///
-/// Go ttrpc decides whether a call is a stream by how its method was
-/// registered; generated servers list theirs in a `METHODS` table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MethodKind {
-    /// One request, one response.
-    Unary,
-    /// A stream of requests, one response.
-    ClientStreaming,
-    /// One request, a stream of responses.
-    ServerStreaming,
-    /// Streams both ways.
-    Bidi,
-}
-
-impl MethodKind {
-    /// The kind of a method whose request (`client`) and response
-    /// (`server`) are or are not streams.
-    pub const fn new(client_streaming: bool, server_streaming: bool) -> MethodKind {
-        match (client_streaming, server_streaming) {
-            (false, false) => MethodKind::Unary,
-            (true, false) => MethodKind::ClientStreaming,
-            (false, true) => MethodKind::ServerStreaming,
-            (true, true) => MethodKind::Bidi,
-        }
-    }
-
-    /// Whether the client sends a stream of requests.
-    pub const fn client_streaming(self) -> bool {
-        matches!(self, MethodKind::ClientStreaming | MethodKind::Bidi)
-    }
-
-    /// Whether the server sends a stream of responses.
-    pub const fn server_streaming(self) -> bool {
-        matches!(self, MethodKind::ServerStreaming | MethodKind::Bidi)
     }
 }
 

@@ -52,7 +52,7 @@
 
 pub use wren_codec as codec;
 pub use wren_codec::{Code, Metadata, Status};
-pub use wren_transport::{Body, Extensions, Request, Response};
+pub use wren_transport::{Body, Extensions, MethodKind, Request, Response, Streaming};
 
 /// The server: [`Server`], its router, layers and shutdown.
 #[cfg(feature = "server")]

@@ -94,7 +94,6 @@ pub struct Connection<T, D> {
     codec: FrameCodec,
     read: ReadBuffer,
     out: Outbox,
-    settings: ConnectionSettings,
     read_closed: bool,
     done: bool,
 }
@@ -113,8 +112,7 @@ where
                 .max_message_size(settings.max_message_size)
                 .new_codec(),
             read: ReadBuffer::new(),
-            out: Outbox::new(settings.max_message_size),
-            settings,
+            out: Outbox::new(settings.max_message_size, settings.write_high_water),
             read_closed: false,
             done: false,
         }
@@ -190,10 +188,7 @@ where
         for _ in 0..TURNS_PER_POLL {
             let mut progress = false;
 
-            if !this.read_closed
-                && this.dispatch.wants_read()
-                && this.out.len() < this.settings.write_high_water
-            {
+            if !this.read_closed && this.dispatch.wants_read() && !this.out.is_full() {
                 match this.poll_read_batch(cx) {
                     Poll::Ready(Ok(read)) => progress |= read,
                     Poll::Ready(Err(e)) => return this.finish(Some(e)),
@@ -204,9 +199,14 @@ where
             let finished = this.dispatch.poll_work(cx, &mut this.out).is_ready();
 
             if !this.out.is_empty() && !this.dispatch.hold_writes(cx) {
+                let was_full = this.out.is_full();
                 let release = this.dispatch.is_idle();
-                if let Poll::Ready(Err(e)) = this.out.poll_flush(&mut this.io, cx, release) {
-                    return this.finish(Some(e));
+                match this.out.poll_flush(&mut this.io, cx, release) {
+                    Poll::Ready(Err(e)) => return this.finish(Some(e)),
+                    // Reading and work stopped while the outbox was full:
+                    // now that it drained, take another turn for them.
+                    Poll::Ready(Ok(())) => progress |= was_full,
+                    Poll::Pending => {}
                 }
             }
 

@@ -24,6 +24,7 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 pub struct Outbox {
     buf: BytesMut,
     max_message_size: usize,
+    high_water: usize,
 }
 
 /// A frame too large for the peer to accept; nothing was queued.
@@ -43,11 +44,19 @@ impl Oversize {
 }
 
 impl Outbox {
-    pub(crate) fn new(max_message_size: usize) -> Outbox {
+    pub(crate) fn new(max_message_size: usize, high_water: usize) -> Outbox {
         Outbox {
             buf: BytesMut::new(),
             max_message_size,
+            high_water,
         }
+    }
+
+    /// Whether the queued bytes reached the high-water mark: a dispatcher
+    /// should stop producing frames until the peer has read some. It is
+    /// polled again once the outbox has drained.
+    pub fn is_full(&self) -> bool {
+        self.buf.len() >= self.high_water
     }
 
     /// Bytes queued and not yet written.

@@ -1,0 +1,309 @@
+//! Streams of messages: [`Streaming`] for typed inbound streams, and the
+//! bounded per-stream buffer ([`inbox`]) a connection fills with the Data
+//! frames it reads.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use wren_codec::Status;
+
+/// A stream of encoded messages, as a [`Body`](crate::Body) carries it.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, Status>> + Send + 'static>>;
+
+/// How a method streams, from its proto `stream` keywords.
+///
+/// Go ttrpc decides whether a call is a stream from how its method was
+/// registered, not from anything on the wire, and so does a wren server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum MethodKind {
+    /// One request, one response.
+    #[default]
+    Unary,
+    /// A stream of requests, one response.
+    ClientStreaming,
+    /// One request, a stream of responses.
+    ServerStreaming,
+    /// Streams both ways.
+    Bidi,
+}
+
+impl MethodKind {
+    /// The kind of a method whose request (`client_streaming`) and response
+    /// (`server_streaming`) are or are not streams.
+    pub const fn new(client_streaming: bool, server_streaming: bool) -> MethodKind {
+        match (client_streaming, server_streaming) {
+            (false, false) => MethodKind::Unary,
+            (true, false) => MethodKind::ClientStreaming,
+            (false, true) => MethodKind::ServerStreaming,
+            (true, true) => MethodKind::Bidi,
+        }
+    }
+
+    /// Whether the client sends a stream of requests.
+    pub const fn client_streaming(self) -> bool {
+        matches!(self, MethodKind::ClientStreaming | MethodKind::Bidi)
+    }
+
+    /// Whether the server sends a stream of responses.
+    pub const fn server_streaming(self) -> bool {
+        matches!(self, MethodKind::ServerStreaming | MethodKind::Bidi)
+    }
+}
+
+/// A typed stream of inbound messages: what a streaming handler receives
+/// and what a streaming client call returns.
+///
+/// Each item is a decoded message or the status that ended the stream; after
+/// an error or the clean end, the stream yields `None`.
+///
+/// ```
+/// # async fn run(mut stream: wren_transport::Streaming<String>) -> Result<(), wren_transport::codec::Status> {
+/// while let Some(message) = stream.message().await? {
+///     println!("{message}");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct Streaming<T> {
+    inner: BodyStream,
+    done: bool,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T> Streaming<T> {
+    /// Typed messages from a stream of encoded ones.
+    pub fn new(inner: BodyStream) -> Streaming<T> {
+        Streaming {
+            inner,
+            done: false,
+            _message: PhantomData,
+        }
+    }
+
+    /// The encoded stream underneath.
+    pub fn into_inner(self) -> BodyStream {
+        self.inner
+    }
+}
+
+impl<T: prost::Message + Default> Streaming<T> {
+    /// The next message, `None` at the clean end of the stream, or the
+    /// status that ended it.
+    pub async fn message(&mut self) -> Result<Option<T>, Status> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
+            .await
+            .transpose()
+    }
+}
+
+impl<T: prost::Message + Default> Stream for Streaming<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let item = match std::task::ready!(this.inner.as_mut().poll_next(cx)) {
+            None => None,
+            Some(Ok(bytes)) => Some(T::decode(bytes).map_err(|e| {
+                Status::invalid_argument(format!("error unmarshalling stream message: {e}"))
+            })),
+            Some(Err(status)) => Some(Err(status)),
+        };
+        this.done = !matches!(item, Some(Ok(_)));
+        Poll::Ready(item)
+    }
+}
+
+impl<T> fmt::Debug for Streaming<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Streaming")
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+/// Limits of one stream's inbound buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InboxLimits {
+    /// The most messages buffered for a consumer that has not read them.
+    pub messages: usize,
+    /// The most bytes buffered, counting message payloads.
+    pub bytes: usize,
+}
+
+impl Default for InboxLimits {
+    fn default() -> Self {
+        InboxLimits {
+            messages: 64,
+            bytes: 1 << 20,
+        }
+    }
+}
+
+/// Why a message could not be buffered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// The consumer is too far behind: the buffer is at its limit.
+    Full,
+    /// The consumer dropped the stream.
+    Gone,
+    /// The stream was already ended.
+    Closed,
+}
+
+/// A bounded single-consumer buffer of inbound messages for one stream.
+///
+/// The connection pushes without ever waiting: a stream whose consumer stops
+/// reading fills its own buffer and is failed, and never stalls the
+/// connection's other streams.
+pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
+    let shared = Arc::new(Mutex::new(Shared {
+        queue: VecDeque::new(),
+        bytes: 0,
+        end: None,
+        ended: false,
+        waker: None,
+        receiver_gone: false,
+    }));
+    let sender = InboxSender {
+        shared: shared.clone(),
+        limits,
+    };
+    (sender, Box::pin(InboxReceiver { shared }))
+}
+
+struct Shared {
+    queue: VecDeque<Bytes>,
+    bytes: usize,
+    /// How the stream ends once the queue is drained: `Ok` cleanly.
+    end: Option<Result<(), Status>>,
+    ended: bool,
+    waker: Option<Waker>,
+    receiver_gone: bool,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The connection's end of an [`inbox`].
+pub struct InboxSender {
+    shared: Arc<Mutex<Shared>>,
+    limits: InboxLimits,
+}
+
+impl InboxSender {
+    /// Buffers one message.
+    pub fn push(&self, message: Bytes) -> Result<(), PushError> {
+        let mut s = lock(&self.shared);
+        if s.receiver_gone {
+            return Err(PushError::Gone);
+        }
+        if s.end.is_some() {
+            return Err(PushError::Closed);
+        }
+        if s.queue.len() >= self.limits.messages || s.bytes + message.len() > self.limits.bytes {
+            return Err(PushError::Full);
+        }
+        s.bytes += message.len();
+        s.queue.push_back(message);
+        let waker = s.waker.take();
+        drop(s);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Ends the stream after the buffered messages: cleanly with `Ok`.
+    pub fn finish(&self, end: Result<(), Status>) {
+        let mut s = lock(&self.shared);
+        if s.end.is_none() {
+            s.end = Some(end);
+        }
+        let waker = s.waker.take();
+        drop(s);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Ends the stream with `status` at once, dropping buffered messages.
+    pub fn fail(&self, status: Status) {
+        let mut s = lock(&self.shared);
+        s.queue.clear();
+        s.bytes = 0;
+        s.end = Some(Err(status));
+        let waker = s.waker.take();
+        drop(s);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Whether the consumer dropped the stream.
+    pub fn is_gone(&self) -> bool {
+        lock(&self.shared).receiver_gone
+    }
+}
+
+impl Drop for InboxSender {
+    fn drop(&mut self) {
+        self.finish(Err(crate::ConnectionClosed::default().into_status()));
+    }
+}
+
+impl fmt::Debug for InboxSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InboxSender")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+struct InboxReceiver {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl Stream for InboxReceiver {
+    type Item = Result<Bytes, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut s = lock(&self.shared);
+        if let Some(message) = s.queue.pop_front() {
+            s.bytes -= message.len();
+            return Poll::Ready(Some(Ok(message)));
+        }
+        if s.ended {
+            return Poll::Ready(None);
+        }
+        match s.end.take() {
+            Some(end) => {
+                s.ended = true;
+                s.end = Some(Ok(()));
+                Poll::Ready(end.err().map(Err))
+            }
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for InboxReceiver {
+    fn drop(&mut self) {
+        lock(&self.shared).receiver_gone = true;
+    }
+}
