@@ -133,6 +133,9 @@ struct MethodModel {
     kind: MethodKind,
     input: syn::Type,
     output: syn::Type,
+    /// `SayHelloStream`: the server trait's associated type for a method
+    /// whose replies stream.
+    stream_type: Ident,
     comments: Comments,
 }
 
@@ -166,6 +169,10 @@ impl ServiceModel {
                 rust_name: ident(&method.name),
                 client_name: ident(&client_name),
                 kind: MethodKind::of(method),
+                stream_type: ident(&format!(
+                    "{}Stream",
+                    method.name.trim_start_matches("r#").to_upper_camel_case()
+                )),
                 input: message_type(&method.input_type),
                 output: message_type(&method.output_type),
                 comments: method.comments.clone(),
@@ -183,14 +190,6 @@ impl ServiceModel {
             methods,
             errors,
         }
-    }
-
-    fn streaming_names(&self) -> Vec<&str> {
-        self.methods
-            .iter()
-            .filter(|m| m.kind != MethodKind::Unary)
-            .map(|m| m.proto_name.as_str())
-            .collect()
     }
 }
 
@@ -308,50 +307,58 @@ fn server(settings: &Settings, svc: &ServiceModel) -> TokenStream {
     );
     let struct_doc = format!(" Serves `{full_name}` with an implementation of [`{trait_name}`].");
 
-    let mut trait_docs = docs_or(
+    let trait_docs = docs_or(
         settings,
         &svc.match_name,
         &svc.comments,
         &format!("The methods of `{full_name}`."),
     );
-    let streaming = svc.streaming_names();
-    if !streaming.is_empty() {
-        let note = format!(
-            " Streaming methods are not generated yet: {}.",
-            streaming
-                .iter()
-                .map(|name| format!("`{name}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        trait_docs.push(quote!(#[doc = ""]));
-        trait_docs.push(quote!(#[doc = #note]));
-    }
-
     let table = svc.methods.iter().map(|m| {
         let name = &m.proto_name;
         let kind = m.kind.variant();
         quote!((#name, #cg::MethodKind::#kind))
     });
 
-    let trait_methods = svc.methods.iter().filter_map(|m| {
+    let trait_methods = svc.methods.iter().map(|m| {
         let path = format!("{}.{}", svc.match_name, m.proto_name);
         let fallback = format!("Handles `{full_name}/{}`.", m.proto_name);
         let docs = docs_or(settings, &path, &m.comments, &fallback);
         let name = &m.rust_name;
         let (input, output) = (&m.input, &m.output);
-        match m.kind {
-            MethodKind::Unary => Some(quote! {
+        let stream = &m.stream_type;
+        let stream_doc = format!(
+            " The stream of replies of [`{trait_name}::{name}`].",
+            name = m.rust_name
+        );
+        let future = |request: TokenStream, response: TokenStream| {
+            quote! {
                 #(#docs)*
                 fn #name(
                     &self,
-                    request: #cg::Request<#input>,
+                    request: #cg::Request<#request>,
                 ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#cg::Response<#output>, #cg::Status>,
+                    Output = ::core::result::Result<#cg::Response<#response>, #cg::Status>,
                 > + ::core::marker::Send;
-            }),
-            // Pending the streaming runtime: no trait method to implement.
-            MethodKind::ClientStreaming | MethodKind::ServerStreaming | MethodKind::Bidi => None,
+            }
+        };
+        let stream_type = quote! {
+            #[doc = #stream_doc]
+            type #stream: #cg::Stream<
+                    Item = ::core::result::Result<#output, #cg::Status>,
+                > + ::core::marker::Send
+                + 'static;
+        };
+        match m.kind {
+            MethodKind::Unary => future(quote!(#input), quote!(#output)),
+            MethodKind::ClientStreaming => future(quote!(#cg::Streaming<#input>), quote!(#output)),
+            MethodKind::ServerStreaming => {
+                let f = future(quote!(#input), quote!(Self::#stream));
+                quote!(#stream_type #f)
+            }
+            MethodKind::Bidi => {
+                let f = future(quote!(#cg::Streaming<#input>), quote!(Self::#stream));
+                quote!(#stream_type #f)
+            }
         }
     });
 
@@ -370,14 +377,36 @@ fn server(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                     })
                 }
             },
-            MethodKind::ClientStreaming | MethodKind::ServerStreaming | MethodKind::Bidi => {
-                let message = format!("streaming method {wire} is not supported yet");
-                quote! {
-                    #wire => ::std::boxed::Box::pin(::core::future::ready(
-                        ::core::result::Result::Err(#cg::Status::unimplemented(#message)),
-                    )),
+            MethodKind::ServerStreaming => quote! {
+                #wire => {
+                    let inner = #cg::Arc::clone(&self.inner);
+                    ::std::boxed::Box::pin(async move {
+                        let request = request.try_map(|body| body.decode::<#input>())?;
+                        let response = <T as #trait_name>::#name(&inner, request).await?;
+                        ::core::result::Result::Ok(response.map(#cg::Body::encode_stream))
+                    })
                 }
-            }
+            },
+            MethodKind::ClientStreaming => quote! {
+                #wire => {
+                    let inner = #cg::Arc::clone(&self.inner);
+                    ::std::boxed::Box::pin(async move {
+                        let request = request.map(#cg::Body::into_streaming::<#input>);
+                        let response = <T as #trait_name>::#name(&inner, request).await?;
+                        ::core::result::Result::Ok(response.map(|message| #cg::Body::encode(&message)))
+                    })
+                }
+            },
+            MethodKind::Bidi => quote! {
+                #wire => {
+                    let inner = #cg::Arc::clone(&self.inner);
+                    ::std::boxed::Box::pin(async move {
+                        let request = request.map(#cg::Body::into_streaming::<#input>);
+                        let response = <T as #trait_name>::#name(&inner, request).await?;
+                        ::core::result::Result::Ok(response.map(#cg::Body::encode_stream))
+                    })
+                }
+            },
         }
     });
 
@@ -458,6 +487,13 @@ fn server(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                 fn service_name(&self) -> &str {
                     SERVICE_NAME
                 }
+
+                fn method_kind(&self, method: &str) -> #cg::MethodKind {
+                    METHODS
+                        .iter()
+                        .find(|(name, _)| *name == method)
+                        .map_or(#cg::MethodKind::Unary, |(_, kind)| *kind)
+                }
             }
         }
     }
@@ -483,7 +519,7 @@ fn client(settings: &Settings, svc: &ServiceModel) -> TokenStream {
     );
     let about = " Calls go through any tower service of ttrpc bodies: a `Channel`, a channel wrapped in layers, or a server called in memory.";
 
-    let methods = svc.methods.iter().filter_map(|m| {
+    let methods = svc.methods.iter().map(|m| {
         let path = format!("{}.{}", svc.match_name, m.proto_name);
         let fallback = format!("Calls `{full_name}/{}`.", m.proto_name);
         let docs = docs_or(settings, &path, &m.comments, &fallback);
@@ -491,7 +527,7 @@ fn client(settings: &Settings, svc: &ServiceModel) -> TokenStream {
         let wire = &m.proto_name;
         let (input, output) = (&m.input, &m.output);
         match m.kind {
-            MethodKind::Unary => Some(quote! {
+            MethodKind::Unary => quote! {
                 #(#docs)*
                 pub async fn #name(
                     &mut self,
@@ -501,9 +537,48 @@ fn client(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                         .unary(#cg::IntoRequest::into_request(request), #full_name, #wire)
                         .await
                 }
-            }),
-            // Pending the streaming runtime: nothing callable yet.
-            MethodKind::ClientStreaming | MethodKind::ServerStreaming | MethodKind::Bidi => None,
+            },
+            MethodKind::ServerStreaming => quote! {
+                #(#docs)*
+                pub async fn #name(
+                    &mut self,
+                    request: impl #cg::IntoRequest<#input>,
+                ) -> ::core::result::Result<#cg::Response<#cg::Streaming<#output>>, #cg::Status> {
+                    self.inner
+                        .server_streaming(#cg::IntoRequest::into_request(request), #full_name, #wire)
+                        .await
+                }
+            },
+            MethodKind::ClientStreaming => quote! {
+                #(#docs)*
+                pub async fn #name(
+                    &mut self,
+                    request: impl #cg::IntoStreamingRequest<Message = #input>,
+                ) -> ::core::result::Result<#cg::Response<#output>, #cg::Status> {
+                    self.inner
+                        .client_streaming(
+                            #cg::IntoStreamingRequest::into_streaming_request(request),
+                            #full_name,
+                            #wire,
+                        )
+                        .await
+                }
+            },
+            MethodKind::Bidi => quote! {
+                #(#docs)*
+                pub async fn #name(
+                    &mut self,
+                    request: impl #cg::IntoStreamingRequest<Message = #input>,
+                ) -> ::core::result::Result<#cg::Response<#cg::Streaming<#output>>, #cg::Status> {
+                    self.inner
+                        .streaming(
+                            #cg::IntoStreamingRequest::into_streaming_request(request),
+                            #full_name,
+                            #wire,
+                        )
+                        .await
+                }
+            },
         }
     });
 

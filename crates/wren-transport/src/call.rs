@@ -433,3 +433,74 @@ impl From<&'static [u8]> for Body {
         Body::new(Bytes::from_static(message))
     }
 }
+
+/// A message or a [`Request`] holding one: what generated client methods
+/// take, so a call can pass a bare message or a request with metadata and a
+/// deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use wren_transport::{IntoRequest, Request};
+///
+/// // As a generated client method takes its argument:
+/// fn call(request: impl IntoRequest<String>) -> Request<String> {
+///     request.into_request()
+/// }
+///
+/// assert!(call("hi".to_string()).deadline().is_none());
+/// let mut request = Request::new("hi".to_string());
+/// request.set_timeout(Duration::from_secs(1));
+/// assert!(call(request).deadline().is_some());
+/// ```
+pub trait IntoRequest<T> {
+    /// The request: `self` if it is one, else `self` in a new one.
+    fn into_request(self) -> Request<T>;
+}
+
+impl<T> IntoRequest<T> for T {
+    fn into_request(self) -> Request<T> {
+        Request::new(self)
+    }
+}
+
+impl<T> IntoRequest<T> for Request<T> {
+    fn into_request(self) -> Request<T> {
+        self
+    }
+}
+
+/// A stream of messages, or a [`Request`] holding one: what generated client
+/// methods of client-streaming and bidi calls take.
+pub trait IntoStreamingRequest {
+    /// The message type.
+    type Message;
+    /// The stream.
+    type Stream: Stream<Item = Self::Message> + Send + 'static;
+
+    /// The request: `self` if it is one, else `self` in a new one.
+    fn into_streaming_request(self) -> Request<Self::Stream>;
+}
+
+impl<S> IntoStreamingRequest for S
+where
+    S: Stream + Send + 'static,
+{
+    type Message = S::Item;
+    type Stream = S;
+
+    fn into_streaming_request(self) -> Request<S> {
+        Request::new(self)
+    }
+}
+
+impl<S> IntoStreamingRequest for Request<S>
+where
+    S: Stream + Send + 'static,
+{
+    type Message = S::Item;
+    type Stream = S;
+
+    fn into_streaming_request(self) -> Request<S> {
+        self
+    }
+}

@@ -18,7 +18,7 @@ mod extensions;
 mod listener;
 mod stream;
 
-pub use crate::call::{Body, Parts, Request, Response};
+pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Outbox, Oversize};
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;

@@ -11,10 +11,13 @@ pub use std::pin::Pin;
 pub use std::sync::Arc;
 pub use std::task::{Context, Poll};
 
+pub use futures_core::Stream;
 pub use prost;
 pub use tower_service::Service;
 pub use wren_codec::Status;
-pub use wren_transport::{Body, BoxError, MethodKind, Request, Response, Streaming};
+pub use wren_transport::{
+    Body, BoxError, IntoRequest, IntoStreamingRequest, MethodKind, Request, Response, Streaming,
+};
 
 #[cfg(feature = "server")]
 pub use wren_server::NamedService;
@@ -24,41 +27,6 @@ pub use wren_client::{Channel, Client};
 
 /// A boxed future that is `Send`: the future of a generated server.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A message or a [`Request`] holding one: what generated client methods
-/// take, so a call can pass a bare message or a request with metadata and a
-/// deadline.
-///
-/// ```
-/// use std::time::Duration;
-/// use wren::{IntoRequest, Request};
-///
-/// // As a generated client method takes its argument:
-/// fn call(request: impl IntoRequest<String>) -> Request<String> {
-///     request.into_request()
-/// }
-///
-/// assert!(call("hi".to_string()).deadline().is_none());
-/// let mut request = Request::new("hi".to_string());
-/// request.set_timeout(Duration::from_secs(1));
-/// assert!(call(request).deadline().is_some());
-/// ```
-pub trait IntoRequest<T> {
-    /// The request: `self` if it is one, else `self` in a new one.
-    fn into_request(self) -> Request<T>;
-}
-
-impl<T> IntoRequest<T> for T {
-    fn into_request(self) -> Request<T> {
-        Request::new(self)
-    }
-}
-
-impl<T> IntoRequest<T> for Request<T> {
-    fn into_request(self) -> Request<T> {
-        self
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -81,7 +81,7 @@ pub use prost_types;
 
 #[doc(hidden)]
 pub mod codegen;
-pub use crate::codegen::IntoRequest;
+pub use wren_transport::{IntoRequest, IntoStreamingRequest};
 
 /// Includes the code `wren-build` generated for a proto package, from
 /// `$OUT_DIR/<package>.rs`.

@@ -85,17 +85,36 @@ async fn generated_services_over_a_unix_socket() {
             .unwrap_err();
         assert_eq!(err.code(), Code::Unimplemented);
         assert_eq!(err.message(), "method SayGoodbye");
-        // A streaming method, until streams are supported.
-        let err = raw
-            .unary::<collide::Request, collide::Response>(
-                Request::new(collide::Request::default()),
-                "collide.services.Result",
-                "Watch",
-            )
+        // Streaming methods through the generated client, over the socket.
+        let mut result =
+            codegen_tests::collide::services::result_client::ResultClient::new(channel.clone());
+        let mut watch = result
+            .watch(collide::Request {
+                r#match: "w".into(),
+            })
             .await
-            .unwrap_err();
-        assert_eq!(err.code(), Code::Unimplemented);
-        assert_eq!(err.message(), "streaming method Watch is not supported yet");
+            .unwrap()
+            .into_inner();
+        let mut seen = Vec::new();
+        while let Some(reply) = watch.message().await.unwrap() {
+            seen.push(reply.r#async);
+        }
+        assert_eq!(seen, ["w-0", "w-1", "w-2"]);
+        let parts = ["a", "b", ""].map(|m| collide::Request { r#match: m.into() });
+        let reply = result
+            .upload(futures_util::stream::iter(parts))
+            .await
+            .unwrap();
+        assert_eq!(reply.get_ref().r#async, "a,b,");
+        let parts = ["x", "y"].map(|m| collide::Request { r#match: m.into() });
+        let mut chat = result
+            .chat(futures_util::stream::iter(parts))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(chat.message().await.unwrap().unwrap().r#async, "X");
+        assert_eq!(chat.message().await.unwrap().unwrap().r#async, "Y");
+        assert!(chat.message().await.unwrap().is_none());
         // An unknown service: the router answers.
         let err = raw
             .unary::<(), ()>(Request::new(()), "hello.v1.Nobody", "SayHello")
@@ -120,10 +139,12 @@ async fn generated_services_over_a_unix_socket() {
         ]
     );
     assert_eq!(
-        seen[seen.len() - 3..],
+        seen[seen.len() - 5..],
         [
             ("hello.v1.Greeter", "SayGoodbye"),
             ("collide.services.Result", "Watch"),
+            ("collide.services.Result", "Upload"),
+            ("collide.services.Result", "Chat"),
             ("hello.v1.Nobody", "SayHello"),
         ]
     );

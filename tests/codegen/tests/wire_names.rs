@@ -148,16 +148,15 @@ async fn unknown_methods_are_unimplemented() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn streaming_methods_are_unimplemented_for_now() {
+async fn streaming_methods_are_registered_with_their_kinds() {
+    use wren::MethodKind;
+    use wren::server::NamedService;
     let server = ResultServer::new(support::Collide);
-    for method in ["Watch", "Upload", "Chat"] {
-        let err = raw_call(server.clone(), method).await.unwrap_err();
-        assert_eq!(err.code(), Code::Unimplemented, "{method}");
-        assert_eq!(
-            err.message(),
-            format!("streaming method {method} is not supported yet")
-        );
-    }
+    assert_eq!(server.method_kind("Watch"), MethodKind::ServerStreaming);
+    assert_eq!(server.method_kind("Upload"), MethodKind::ClientStreaming);
+    assert_eq!(server.method_kind("Chat"), MethodKind::Bidi);
+    assert_eq!(server.method_kind("Match"), MethodKind::Unary);
+    assert_eq!(server.method_kind("Nope"), MethodKind::Unary);
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -107,6 +107,49 @@ impl collide::sync_server::Sync for Collide {
 }
 
 impl services::result_server::Result for Collide {
+    type WatchStream = futures_util::stream::BoxStream<'static, Result<collide::Response, Status>>;
+    type ChatStream = futures_util::stream::BoxStream<'static, Result<collide::Response, Status>>;
+
+    async fn watch(
+        &self,
+        request: Request<collide::Request>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let prefix = request.into_inner().r#match;
+        let replies = (0..3).map(move |i| {
+            Ok(collide::Response {
+                r#async: format!("{prefix}-{i}"),
+            })
+        });
+        Ok(Response::new(Box::pin(futures_util::stream::iter(replies))))
+    }
+
+    async fn upload(
+        &self,
+        request: Request<wren::Streaming<collide::Request>>,
+    ) -> Result<Response<collide::Response>, Status> {
+        let mut stream = request.into_inner();
+        let mut seen = Vec::new();
+        while let Some(message) = stream.message().await? {
+            seen.push(message.r#match);
+        }
+        Ok(Response::new(collide::Response {
+            r#async: seen.join(","),
+        }))
+    }
+
+    async fn chat(
+        &self,
+        request: Request<wren::Streaming<collide::Request>>,
+    ) -> Result<Response<Self::ChatStream>, Status> {
+        use futures_util::StreamExt;
+        let replies = request.into_inner().map(|message| {
+            message.map(|m| collide::Response {
+                r#async: m.r#match.to_uppercase(),
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
     async fn r#match(
         &self,
         request: Request<collide::Request>,
