@@ -21,6 +21,7 @@ use wren_transport::{
 
 use crate::connection::{ClientConnection, Command, Reply, ReplyTo};
 use crate::deadline::DeadlineStream;
+use crate::reconnect::Backoff;
 
 /// A handle to one ttrpc connection. Cheap to clone; every clone sends its
 /// calls over the same connection, each on its own stream.
@@ -46,17 +47,19 @@ use crate::deadline::DeadlineStream;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Channel {
-    tx: PollSender<Command>,
-    max_message_size: usize,
-    inbox: InboxLimits,
+    pub(crate) tx: PollSender<Command>,
+    pub(crate) max_message_size: usize,
+    pub(crate) inbox: InboxLimits,
 }
 
 /// Settings for a [`Channel`].
 #[derive(Clone, Copy, Debug)]
 pub struct Builder {
-    settings: ConnectionSettings,
-    queue: usize,
-    inbox: InboxLimits,
+    pub(crate) settings: ConnectionSettings,
+    pub(crate) queue: usize,
+    pub(crate) inbox: InboxLimits,
+    pub(crate) backoff: Backoff,
+    pub(crate) wait_for_connection: bool,
 }
 
 impl Builder {
@@ -135,6 +138,8 @@ impl Default for Builder {
             },
             queue: 1024,
             inbox: InboxLimits::default(),
+            backoff: Backoff::default(),
+            wait_for_connection: false,
         }
     }
 }

@@ -37,7 +37,7 @@ impl ReplyTo {
         }
     }
 
-    fn fail(self, status: Status) {
+    pub(crate) fn fail(self, status: Status) {
         match self {
             ReplyTo::Once(tx) => {
                 let _ = tx.send(Err(status));
@@ -116,6 +116,11 @@ pub(crate) struct ClientConnection {
     fresh: bool,
     /// The last write was put off once already.
     held: bool,
+    /// Part of a reconnecting channel: when the connection ends, queued
+    /// calls stay queued for the next one.
+    reconnecting: bool,
+    /// A call taken from the queue before the connection existed.
+    first: Option<Command>,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -141,7 +146,26 @@ impl ClientConnection {
             handles_gone: false,
             fresh: false,
             held: false,
+            reconnecting: false,
+            first: None,
         }
+    }
+
+    /// A connection of a reconnecting channel, sending `first` first.
+    pub(crate) fn reconnecting(
+        commands: mpsc::Receiver<Command>,
+        first: Option<Command>,
+    ) -> ClientConnection {
+        ClientConnection {
+            reconnecting: true,
+            first,
+            ..ClientConnection::new(commands)
+        }
+    }
+
+    /// The queue of calls, to hand to the next connection.
+    pub(crate) fn into_commands(self) -> mpsc::Receiver<Command> {
+        self.commands
     }
 
     fn send(&mut self, cmd: Command, out: &mut Outbox) {
@@ -337,6 +361,10 @@ impl Dispatch for ClientConnection {
     }
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()> {
+        if let Some(cmd) = self.first.take() {
+            self.send(cmd, out);
+            self.fresh = true;
+        }
         while !self.handles_gone && !out.is_full() {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
@@ -396,6 +424,12 @@ impl Dispatch for ClientConnection {
             pending.reply.fail(closed.clone().into_status());
         }
         self.outbound = SelectAll::new();
+        if let Some(cmd) = self.first.take() {
+            cmd.reply.fail(closed.clone().into_status());
+        }
+        if self.reconnecting {
+            return; // Queued calls wait for the next connection.
+        }
         self.commands.close();
         while let Ok(cmd) = self.commands.try_recv() {
             cmd.reply.fail(closed.clone().into_status());

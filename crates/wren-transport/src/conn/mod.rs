@@ -123,6 +123,11 @@ where
         &self.dispatch
     }
 
+    /// The dispatcher, once the connection is over (or to take it back).
+    pub fn into_dispatch(self) -> D {
+        self.dispatch
+    }
+
     /// The dispatcher, mutably. The connection reads the change the next
     /// time it is polled.
     pub fn dispatch_mut(&mut self) -> &mut D {
