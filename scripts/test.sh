@@ -21,6 +21,10 @@ packages=(
 	golang-github-golang-protobuf-1-3-dev
 	golang-github-sirupsen-logrus-dev
 	golang-golang-x-sys-dev
+	containerd
+	runc
+	busybox-static
+	golang-github-containerd-containerd-dev
 )
 missing=()
 for p in "${packages[@]}"; do

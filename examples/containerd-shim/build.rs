@@ -55,22 +55,21 @@ fn main() -> std::io::Result<()> {
         gogo.join("gogoproto").display()
     );
 
-    let missing: Vec<String> = protos
+    let missing: Vec<PathBuf> = protos
         .iter()
         .cloned()
         .chain([gogo.join("gogoproto/gogo.proto")])
         .filter(|p| !p.is_file())
-        .map(|p| p.display().to_string())
         .collect();
-    if !missing.is_empty() {
+    if let Some(first) = missing.first() {
+        let what = match missing.len() {
+            1 => first.display().to_string(),
+            n => format!("{} and {} more", first.display(), n - 1),
+        };
         println!("cargo:rustc-cfg=containerd_protos_missing");
+        println!("cargo:rustc-env=CONTAINERD_PROTOS_MISSING={what}");
         println!(
-            "cargo:warning=containerd protos not found ({}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev; the example and its test will report this at run time",
-            missing.join(", ")
-        );
-        println!(
-            "cargo:rustc-env=CONTAINERD_PROTOS_MISSING={}",
-            missing.join(", ")
+            "cargo:warning=containerd protos not found ({what}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev; the example and its test will report this at run time"
         );
         return Ok(());
     }
