@@ -46,3 +46,4 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
+cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml

@@ -53,6 +53,8 @@ where
 {
     service: S,
     config: Arc<ConnectionConfig>,
+    /// Who is on the other end; a clone goes into every request's extensions.
+    peer: wren_transport::Peer,
     calls: FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>,
     outbound: SelectAll<Abortable<OutStream>>,
     streams: HashMap<u32, StreamState>,
@@ -66,10 +68,15 @@ where
     S: Service<Request<Body>, Response = Response<Body>> + Clone,
     S::Error: Into<BoxError>,
 {
-    pub(crate) fn new(service: S, config: Arc<ConnectionConfig>) -> ServerConnection<S> {
+    pub(crate) fn new(
+        service: S,
+        config: Arc<ConnectionConfig>,
+        peer: wren_transport::Peer,
+    ) -> ServerConnection<S> {
         ServerConnection {
             service,
             config,
+            peer,
             calls: FuturesUnordered::new(),
             outbound: SelectAll::new(),
             streams: HashMap::new(),
@@ -154,6 +161,7 @@ where
             Body::new(envelope.payload)
         };
         let mut req = Request::new(body);
+        req.extensions_mut().insert(self.peer.clone());
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {

@@ -13,16 +13,21 @@
 //! Unlike Go, a handler that panics fails only its own call, with `INTERNAL`.
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
+mod accept;
 mod call;
 mod connection;
 mod methods;
 mod outbound;
+mod policy;
 mod routes;
 mod server;
 mod shutdown;
 
+pub use crate::accept::{AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use crate::methods::Methods;
+pub use crate::policy::{PeerPolicy, PolicyError};
 pub use crate::routes::{NamedService, Routes};
 pub use crate::server::{DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
 pub use crate::shutdown::ShutdownHandle;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};
+pub use wren_transport::{ConnectInfo, Endpoint, Peer, PeerAddr, PeerCredentials};

@@ -11,9 +11,11 @@ use tower::layer::util::{Identity, Stack};
 use tower_layer::Layer;
 use tower_service::Service;
 use wren_transport::{
-    Body, BoxError, Connection, ConnectionSettings, InboxLimits, Listener, Request, Response,
+    Body, BoxError, Connection, ConnectionSettings, InboxLimits, IntoListener, Listener, Request,
+    Response,
 };
 
+use crate::accept::{AcceptConfig, Acceptor};
 use crate::connection::{ConnectionConfig, ServerConnection};
 use crate::{NamedService, Routes, ShutdownHandle};
 
@@ -39,6 +41,7 @@ pub struct Server<L = Identity> {
     shutdown_timeout: Duration,
     inbox: InboxLimits,
     max_concurrent_streams: usize,
+    pub(crate) accept: AcceptConfig,
 }
 
 /// The default limit of calls and streams open at once on one connection.
@@ -61,6 +64,7 @@ impl Server {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             inbox: InboxLimits::default(),
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            accept: AcceptConfig::default(),
         }
     }
 }
@@ -77,6 +81,7 @@ impl<L> Server<L> {
             shutdown_timeout: self.shutdown_timeout,
             inbox: self.inbox,
             max_concurrent_streams: self.max_concurrent_streams,
+            accept: self.accept,
         }
     }
 
@@ -207,9 +212,17 @@ impl<L> Router<L> {
 
     /// Serves connections from `listener` until the server is shut down
     /// through its [`ShutdownHandle`]; then waits for the shutdown to finish.
+    ///
+    /// `listener` is anything [`IntoListener`]: a bound [`Listener`] (tokio's
+    /// unix and TCP listeners, an [`EndpointListener`](wren_transport::EndpointListener)
+    /// from [`take_listen_fds`](wren_transport::take_listen_fds)), an
+    /// [`Endpoint`](wren_transport::Endpoint) or a URI such as
+    /// `"unix:///run/demo.sock"` (bound with default options), an
+    /// already-bound std listener, or an inherited listening socket's
+    /// `OwnedFd`. Fails at once if binding fails.
     pub async fn serve<Li>(self, listener: Li) -> io::Result<()>
     where
-        Li: Listener,
+        Li: IntoListener,
         L: Layer<Routes>,
         L::Service:
             Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
@@ -226,9 +239,9 @@ impl<L> Router<L> {
     /// and their replies reach the peer, and closes each connection as it
     /// falls idle. Connections still busy after the shutdown timeout are
     /// closed regardless.
-    pub async fn serve_with_shutdown<Li, F>(self, mut listener: Li, signal: F) -> io::Result<()>
+    pub async fn serve_with_shutdown<Li, F>(self, listener: Li, signal: F) -> io::Result<()>
     where
-        Li: Listener,
+        Li: IntoListener,
         F: Future<Output = ()>,
         L: Layer<Routes>,
         L::Service:
@@ -246,6 +259,14 @@ impl<L> Router<L> {
             inbox: server.inbox,
             max_concurrent_streams: server.max_concurrent_streams,
         });
+        let mut listener = match listener.into_listener().await {
+            Ok(listener) => listener,
+            Err(e) => {
+                shutdown.finished();
+                return Err(e);
+            }
+        };
+        let acceptor = Acceptor::new(server.accept);
         let service = server.layer.layer(routes);
         let settings = server.settings;
         let tracker = TaskTracker::new();
@@ -260,12 +281,23 @@ impl<L> Router<L> {
             };
             match accepted {
                 Ok(io) => {
-                    let conn = Connection::new(
-                        io,
-                        ServerConnection::new(service.clone(), config.clone()),
-                        settings,
-                    );
-                    tracker.spawn(drive(conn, shutdown.drain_token(), shutdown.close_token()));
+                    // Over the connection limit: closed at once.
+                    let Some(slot) = acceptor.admit() else {
+                        continue;
+                    };
+                    let info = listener.connect_info(&io);
+                    let (acceptor, service, config) =
+                        (acceptor.clone(), service.clone(), config.clone());
+                    let (drain, close) = (shutdown.drain_token(), shutdown.close_token());
+                    tracker.spawn(async move {
+                        // Policy and accept hook; a rejected peer is closed unread.
+                        let Some(peer) = acceptor.handshake(info, &drain).await else {
+                            return;
+                        };
+                        let dispatch = ServerConnection::new(service, config, peer);
+                        drive(Connection::new(io, dispatch, settings), drain, close).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) if wren_transport::is_connection_error(&e) => continue,
                 Err(e) => {

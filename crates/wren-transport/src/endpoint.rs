@@ -564,14 +564,18 @@ fn parse(s: &str) -> Result<Endpoint, EndpointErrorKind> {
             })
         }
         "vsock" => {
-            let (cid, port) = rest.rsplit_once(':').ok_or(EndpointErrorKind::MissingPort)?;
+            let (cid, port) = rest
+                .rsplit_once(':')
+                .ok_or(EndpointErrorKind::MissingPort)?;
             Ok(Endpoint::Vsock {
                 cid: vsock_cid(cid)?,
                 port: port_u32(port)?,
             })
         }
         "hvsock" => {
-            let (path, port) = rest.rsplit_once(':').ok_or(EndpointErrorKind::MissingPort)?;
+            let (path, port) = rest
+                .rsplit_once(':')
+                .ok_or(EndpointErrorKind::MissingPort)?;
             Ok(Endpoint::HybridVsock {
                 path: unix_path(path)?,
                 port: port_u32(port)?,
@@ -615,7 +619,9 @@ fn tcp_host_port(rest: &str) -> Result<(&str, &str), EndpointErrorKind> {
             .ok_or_else(|| EndpointErrorKind::InvalidHost(rest.to_owned()))?;
         (host, port)
     } else {
-        let (host, port) = rest.rsplit_once(':').ok_or(EndpointErrorKind::MissingPort)?;
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or(EndpointErrorKind::MissingPort)?;
         if host.contains(':') {
             return Err(EndpointErrorKind::InvalidHost(host.to_owned()));
         }

@@ -4,7 +4,13 @@
 //!   hands them to a [`Dispatch`] that routes them by stream id, and writes
 //!   what the dispatcher queues in an [`Outbox`], coalescing the frames of
 //!   many calls into few writes.
-//! - [`Listener`] is where a server's connections come from.
+//! - [`Listener`] is where a server's connections come from; [`Endpoint`]
+//!   names one as a URI (`unix:///run/x.sock`, `unix://@name`,
+//!   `tcp://host:port`, `vsock://CID:PORT`, `hvsock:///path:PORT`) and binds
+//!   or connects it; [`take_listen_fds`] adopts systemd's sockets.
+//! - [`Peer`] is what a server knows about the other end of a connection
+//!   (its [`PeerAddr`], its [`PeerCredentials`] on unix sockets, and what an
+//!   accept hook attached), in every request's extensions.
 //! - [`Request`], [`Response`], [`Body`] and [`Extensions`] are the call
 //!   types the server and client layers share.
 //!
@@ -13,16 +19,32 @@
 
 mod call;
 mod conn;
+mod endpoint;
 mod error;
 mod extensions;
+mod fd;
+mod hybrid_vsock;
 mod listener;
+mod peer;
+mod socket;
 mod stream;
+mod unix;
+mod vsock;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Outbox, Oversize};
+pub use crate::endpoint::{
+    BindOptions, ConnectOptions, DEFAULT_HYBRID_VSOCK_TIMEOUT, Endpoint, EndpointError,
+    EndpointErrorKind, IntoEndpoint, MAX_UNIX_PATH_LEN, VMADDR_CID_ANY, VMADDR_CID_HOST,
+    VMADDR_CID_LOCAL,
+};
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
-pub use crate::listener::{Listener, is_connection_error};
+pub use crate::fd::{LISTEN_FDS_START, ListenFd, take_listen_fds};
+pub use crate::hybrid_vsock::{HybridVsockError, hybrid_vsock_handshake};
+pub use crate::listener::{EndpointListener, IntoListener, Listener, is_connection_error};
+pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
+pub use crate::socket::EndpointStream;
 pub use crate::stream::{
     BodyStream, InboxLimits, InboxSender, MethodKind, PushError, Streaming, inbox,
 };

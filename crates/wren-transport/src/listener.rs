@@ -1,21 +1,42 @@
-//! [`Listener`]: where a server's connections come from.
+//! [`Listener`]: where a server's connections come from; [`IntoListener`]:
+//! everything a server can be told to serve on; [`EndpointListener`]: a
+//! bound listener of any endpoint kind.
 
+use std::future::Future;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::endpoint::{Endpoint, IntoEndpoint};
+use crate::peer::ConnectInfo;
+use crate::socket::EndpointStream;
+use crate::unix::SocketFile;
+
 /// A source of connections: a bound socket.
 ///
-/// Implemented for tokio's unix and TCP listeners. TCP connections get
-/// `TCP_NODELAY`, since ttrpc's small frames would otherwise wait on Nagle's
-/// algorithm for tens of milliseconds.
+/// Implemented for tokio's unix and TCP listeners, for [`EndpointListener`]
+/// and (with the `vsock` feature) tokio-vsock's listener. TCP connections
+/// get `TCP_NODELAY`, since ttrpc's small frames would otherwise wait on
+/// Nagle's algorithm for tens of milliseconds.
 pub trait Listener: Send + 'static {
     /// A connection.
     type Io: AsyncRead + AsyncWrite + Send + Unpin + 'static;
 
     /// Polls for the next connection.
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Io>>;
+
+    /// What is known about the peer of a connection this listener accepted:
+    /// its address and, on unix sockets, its credentials (`SO_PEERCRED`).
+    /// Called once per connection, before anything is read from it.
+    ///
+    /// The default knows nothing, for listeners of in-memory or
+    /// custom streams.
+    fn connect_info(&self, io: &Self::Io) -> ConnectInfo {
+        let _ = io;
+        ConnectInfo::new()
+    }
 }
 
 impl Listener for tokio::net::UnixListener {
@@ -23,6 +44,10 @@ impl Listener for tokio::net::UnixListener {
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Io>> {
         tokio::net::UnixListener::poll_accept(self, cx).map_ok(|(io, _)| io)
+    }
+
+    fn connect_info(&self, io: &Self::Io) -> ConnectInfo {
+        ConnectInfo::from_unix(io)
     }
 }
 
@@ -36,6 +61,10 @@ impl Listener for tokio::net::TcpListener {
             Ok(io)
         })
     }
+
+    fn connect_info(&self, io: &Self::Io) -> ConnectInfo {
+        ConnectInfo::from_tcp(io)
+    }
 }
 
 /// Whether an accept error concerns only the connection being accepted (the
@@ -47,4 +76,262 @@ pub fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+// ===== EndpointListener =====
+
+/// A bound listener of any endpoint kind: what [`Endpoint::bind`] returns,
+/// what an inherited socket becomes.
+#[derive(Debug)]
+pub struct EndpointListener {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Unix {
+        listener: tokio::net::UnixListener,
+        // Declared after the listener: the socket closes, then the file goes.
+        _file: Option<SocketFile>,
+    },
+    Tcp {
+        listener: tokio::net::TcpListener,
+        nodelay: bool,
+    },
+    #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
+    Vsock(tokio_vsock::VsockListener),
+}
+
+impl EndpointListener {
+    pub(crate) fn unix(
+        listener: tokio::net::UnixListener,
+        file: Option<SocketFile>,
+    ) -> EndpointListener {
+        EndpointListener {
+            kind: Kind::Unix {
+                listener,
+                _file: file,
+            },
+        }
+    }
+
+    pub(crate) fn tcp(listener: tokio::net::TcpListener, nodelay: bool) -> EndpointListener {
+        EndpointListener {
+            kind: Kind::Tcp { listener, nodelay },
+        }
+    }
+
+    #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
+    pub(crate) fn vsock(listener: tokio_vsock::VsockListener) -> EndpointListener {
+        EndpointListener {
+            kind: Kind::Vsock(listener),
+        }
+    }
+
+    /// The bound address, as an endpoint (a TCP port chosen by the system
+    /// shows here). `None` for an unnamed socket.
+    pub fn local_endpoint(&self) -> io::Result<Option<Endpoint>> {
+        match &self.kind {
+            Kind::Unix { listener, .. } => {
+                let addr: std::os::unix::net::SocketAddr = listener.local_addr()?.into();
+                if let Some(path) = addr.as_pathname() {
+                    return Ok(Some(Endpoint::Unix(path.to_path_buf())));
+                }
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                {
+                    #[cfg(target_os = "android")]
+                    use std::os::android::net::SocketAddrExt;
+                    #[cfg(target_os = "linux")]
+                    use std::os::linux::net::SocketAddrExt;
+                    if let Some(name) = addr.as_abstract_name() {
+                        return Ok(Some(Endpoint::UnixAbstract(name.to_vec())));
+                    }
+                }
+                Ok(None)
+            }
+            Kind::Tcp { listener, .. } => {
+                let addr = listener.local_addr()?;
+                Ok(Some(Endpoint::Tcp {
+                    host: addr.ip().to_string(),
+                    port: addr.port(),
+                }))
+            }
+            #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
+            Kind::Vsock(listener) => {
+                let addr = listener.local_addr()?;
+                Ok(Some(Endpoint::Vsock {
+                    cid: addr.cid(),
+                    port: addr.port(),
+                }))
+            }
+        }
+    }
+
+    /// Accepts the next connection.
+    pub async fn accept(&mut self) -> io::Result<EndpointStream> {
+        std::future::poll_fn(|cx| Listener::poll_accept(self, cx)).await
+    }
+}
+
+impl Listener for EndpointListener {
+    type Io = EndpointStream;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<EndpointStream>> {
+        match &mut self.kind {
+            Kind::Unix { listener, .. } => tokio::net::UnixListener::poll_accept(listener, cx)
+                .map_ok(|(io, _)| EndpointStream::Unix(io)),
+            Kind::Tcp { listener, nodelay } => tokio::net::TcpListener::poll_accept(listener, cx)
+                .map(|r| {
+                    let (io, _) = r?;
+                    if *nodelay {
+                        io.set_nodelay(true)?;
+                    }
+                    Ok(EndpointStream::Tcp(io))
+                }),
+            #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
+            Kind::Vsock(listener) => tokio_vsock::VsockListener::poll_accept(listener, cx)
+                .map_ok(|(io, _)| EndpointStream::Vsock(io)),
+        }
+    }
+
+    fn connect_info(&self, io: &EndpointStream) -> ConnectInfo {
+        io.connect_info()
+    }
+}
+
+impl From<tokio::net::UnixListener> for EndpointListener {
+    fn from(listener: tokio::net::UnixListener) -> EndpointListener {
+        EndpointListener::unix(listener, None)
+    }
+}
+
+impl From<tokio::net::TcpListener> for EndpointListener {
+    fn from(listener: tokio::net::TcpListener) -> EndpointListener {
+        EndpointListener::tcp(listener, true)
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixListener> for EndpointListener {
+    type Error = io::Error;
+
+    /// Takes over an already-bound std listener.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<EndpointListener> {
+        listener.set_nonblocking(true)?;
+        Ok(tokio::net::UnixListener::from_std(listener)?.into())
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for EndpointListener {
+    type Error = io::Error;
+
+    /// Takes over an already-bound std listener.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    fn try_from(listener: std::net::TcpListener) -> io::Result<EndpointListener> {
+        listener.set_nonblocking(true)?;
+        Ok(tokio::net::TcpListener::from_std(listener)?.into())
+    }
+}
+
+impl TryFrom<OwnedFd> for EndpointListener {
+    type Error = io::Error;
+
+    /// Takes over a listening socket by its descriptor: one inherited from
+    /// the parent process (as containerd hands a shim its socket), whatever
+    /// its kind (unix, TCP, or vsock with the `vsock` feature). Fails with
+    /// `InvalidInput` on a descriptor that is not a listening stream socket.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    fn try_from(fd: OwnedFd) -> io::Result<EndpointListener> {
+        crate::fd::listener_from_fd(fd)
+    }
+}
+
+// ===== IntoListener =====
+
+/// Anything a server can serve on: a [`Listener`]; an [`Endpoint`] or a
+/// URI (`"unix:///run/x.sock"`), bound with default options; an
+/// already-bound std unix or TCP listener; an inherited listening socket's
+/// [`OwnedFd`].
+pub trait IntoListener {
+    /// The listener it becomes.
+    type Listener: Listener;
+
+    /// Binds or converts. Fails if binding fails or the URI is invalid
+    /// (`InvalidInput`, with the [`EndpointError`](crate::EndpointError) as source).
+    fn into_listener(self) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+}
+
+impl<L: Listener> IntoListener for L {
+    type Listener = L;
+
+    fn into_listener(self) -> impl Future<Output = io::Result<L>> + Send {
+        std::future::ready(Ok(self))
+    }
+}
+
+impl IntoListener for Endpoint {
+    type Listener = EndpointListener;
+
+    async fn into_listener(self) -> io::Result<EndpointListener> {
+        self.bind().await
+    }
+}
+
+impl IntoListener for &Endpoint {
+    type Listener = EndpointListener;
+
+    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
+        self.bind()
+    }
+}
+
+impl IntoListener for &str {
+    type Listener = EndpointListener;
+
+    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
+        let endpoint = self.into_endpoint();
+        async move { endpoint?.bind().await }
+    }
+}
+
+impl IntoListener for String {
+    type Listener = EndpointListener;
+
+    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
+        let endpoint = self.into_endpoint();
+        async move { endpoint?.bind().await }
+    }
+}
+
+impl IntoListener for std::os::unix::net::UnixListener {
+    type Listener = EndpointListener;
+
+    async fn into_listener(self) -> io::Result<EndpointListener> {
+        EndpointListener::try_from(self)
+    }
+}
+
+impl IntoListener for std::net::TcpListener {
+    type Listener = EndpointListener;
+
+    async fn into_listener(self) -> io::Result<EndpointListener> {
+        EndpointListener::try_from(self)
+    }
+}
+
+impl IntoListener for OwnedFd {
+    type Listener = EndpointListener;
+
+    async fn into_listener(self) -> io::Result<EndpointListener> {
+        EndpointListener::try_from(self)
+    }
 }

@@ -28,7 +28,10 @@ pub(crate) async fn bind_path(path: &Path, options: &BindOptions) -> io::Result<
                 max: MAX_UNIX_PATH_LEN,
             }
         };
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, kind.to_string()));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            kind.to_string(),
+        ));
     }
     let addr = SockAddr::unix(path)?;
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
