@@ -15,7 +15,8 @@ use wren_transport::codec::{
     Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
 };
 use wren_transport::{
-    BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
+    BodyStream, ConnectionClosed, Delivery, Dispatch, Held, InboxSender, MethodKind, Outbox,
+    PushError,
 };
 
 pub(crate) type Reply = Result<Bytes, Status>;
@@ -121,6 +122,9 @@ pub(crate) struct ClientConnection {
     reconnecting: bool,
     /// A call taken from the queue before the connection existed.
     first: Option<Command>,
+    /// A reply waiting for room in a full stream buffer; no frame is read
+    /// while it waits.
+    waiting: Option<Held>,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -134,6 +138,7 @@ impl std::fmt::Debug for ClientConnection {
 
 const MIN_SWEEP: usize = 64;
 const CLOSE: Flags = Flags::from_bits(Flags::REMOTE_CLOSED.bits() | Flags::NO_DATA.bits());
+const OPEN_NO_DATA: Flags = Flags::from_bits(Flags::REMOTE_OPEN.bits() | Flags::NO_DATA.bits());
 
 impl ClientConnection {
     pub(crate) fn new(commands: mpsc::Receiver<Command>) -> ClientConnection {
@@ -148,6 +153,7 @@ impl ClientConnection {
             held: false,
             reconnecting: false,
             first: None,
+            waiting: None,
         }
     }
 
@@ -185,11 +191,14 @@ impl ClientConnection {
             metadata: &cmd.metadata,
         };
         // Go 1.2's flags: "I will send Data" for client-streaming and bidi
-        // calls, "I will not" for server-streaming, none for unary.
+        // calls, "I will not" for server-streaming, none for unary. The
+        // request of a client stream carries no message, and says so
+        // (no-data): ttrpc-rust servers would otherwise take the empty
+        // payload for a first message. Go servers ignore Request flags.
         let flags = match cmd.kind {
             MethodKind::Unary => Flags::EMPTY,
             MethodKind::ServerStreaming => Flags::REMOTE_CLOSED,
-            _ => Flags::REMOTE_OPEN,
+            _ => OPEN_NO_DATA,
         };
         if let Err(oversize) = out.push_request(id, flags, &request) {
             cmd.reply.fail(oversize.to_status());
@@ -273,24 +282,64 @@ impl ClientConnection {
         if carries_message {
             match inbox.push(frame.payload) {
                 Ok(()) | Err(PushError::Closed) => {}
-                Err(PushError::Full) => {
-                    let status = Status::resource_exhausted(
-                        "stream buffer full: the caller is not reading the replies",
-                    );
-                    return self.abandon(id, Some(status), out);
+                Err(PushError::Full(message)) => {
+                    // The caller is behind: hold the message and read no more
+                    // until it catches up (or is found to have stopped).
+                    self.waiting = Some(Held::new(id, message, closing));
+                    return;
                 }
                 Err(PushError::Gone) => return self.abandon(id, None, out),
             }
         }
         if closing {
             inbox.finish(Ok(()));
-            // Keep the call while its request stream is still being sent.
-            match self.pending.get_mut(&id) {
-                Some(p) if p.outbound.is_some() => p.received_all = true,
-                _ => {
-                    self.pending.remove(&id);
-                }
+            self.received_all(id);
+        }
+    }
+
+    /// The server ended its replies on `id`: forget the call unless its
+    /// request stream is still being sent.
+    fn received_all(&mut self, id: u32) {
+        match self.pending.get_mut(&id) {
+            Some(p) if p.outbound.is_some() => p.received_all = true,
+            _ => {
+                self.pending.remove(&id);
             }
+        }
+    }
+
+    /// Retries the message held for a full reply buffer.
+    fn poll_held(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
+        let Some(held) = &mut self.waiting else {
+            return;
+        };
+        let id = held.stream_id;
+        let Some(Pending {
+            reply: ReplyTo::Stream(inbox),
+            ..
+        }) = self.pending.get_mut(&id)
+        else {
+            self.waiting = None;
+            cx.waker().wake_by_ref();
+            return;
+        };
+        let Poll::Ready(delivery) = held.poll_deliver(inbox, cx) else {
+            return;
+        };
+        let closing = held.closing;
+        self.waiting = None;
+        cx.waker().wake_by_ref();
+        match delivery {
+            Delivery::Delivered if closing => self.received_all(id),
+            Delivery::Delivered => {}
+            Delivery::Gone => self.abandon(id, None, out),
+            Delivery::Stalled => self.abandon(
+                id,
+                Some(Status::resource_exhausted(
+                    "stream buffer full: the caller stopped reading the replies",
+                )),
+                out,
+            ),
         }
     }
 
@@ -361,6 +410,7 @@ impl Dispatch for ClientConnection {
     }
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()> {
+        self.poll_held(cx, out);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);
             self.fresh = true;
@@ -414,11 +464,20 @@ impl Dispatch for ClientConnection {
         false
     }
 
+    fn wants_read(&self) -> bool {
+        self.waiting.is_none()
+    }
+
+    fn reads_produce_writes(&self) -> bool {
+        false
+    }
+
     fn is_idle(&self) -> bool {
         self.pending.is_empty()
     }
 
     fn on_close(&mut self, error: Option<&io::Error>) {
+        self.waiting = None;
         let closed = ConnectionClosed::new(error.map(|e| e.to_string()));
         for (_, pending) in self.pending.drain() {
             pending.reply.fail(closed.clone().into_status());

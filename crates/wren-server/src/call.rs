@@ -9,6 +9,7 @@ use std::task::{Context, Poll, ready};
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use pin_project_lite::pin_project;
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use wren_transport::{Body, Response, codec::Status};
 
@@ -21,6 +22,8 @@ pin_project! {
         inner: CatchUnwind<AssertUnwindSafe<F>>,
         #[pin]
         deadline: Option<Sleep>,
+        // Fires when the connection gives the call up (its stream failed).
+        cancel: Option<oneshot::Receiver<()>>,
     }
 }
 
@@ -28,11 +31,17 @@ impl<F, E> CallFuture<F>
 where
     F: Future<Output = Result<Response<Body>, E>>,
 {
-    pub(crate) fn new(stream_id: u32, inner: F, deadline: Option<Sleep>) -> CallFuture<F> {
+    pub(crate) fn new(
+        stream_id: u32,
+        inner: F,
+        deadline: Option<Sleep>,
+        cancel: Option<oneshot::Receiver<()>>,
+    ) -> CallFuture<F> {
         CallFuture {
             stream_id,
             inner: AssertUnwindSafe(inner).catch_unwind(),
             deadline,
+            cancel,
         }
     }
 }
@@ -56,6 +65,19 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        if let Some(cancel) = this.cancel {
+            match Pin::new(cancel).poll(cx) {
+                Poll::Ready(Ok(())) => {
+                    return Poll::Ready((
+                        *this.stream_id,
+                        Err(Status::cancelled("call abandoned")),
+                    ));
+                }
+                // The sender went away without cancelling: nothing to watch.
+                Poll::Ready(Err(_)) => *this.cancel = None,
+                Poll::Pending => {}
+            }
+        }
         if let Poll::Ready(result) = this.inner.poll(cx) {
             let result = match result {
                 Ok(Ok(resp)) => Ok(resp),
@@ -67,7 +89,9 @@ where
                         panic = message,
                         "ttrpc handler panicked"
                     );
-                    Err(Status::internal(format!("handler panicked: {message}")))
+                    // The panic text stays in the server's log: it may hold
+                    // internals the client should not see.
+                    Err(Status::internal("handler panicked"))
                 }
             };
             return Poll::Ready((*this.stream_id, result));

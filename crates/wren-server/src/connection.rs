@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::{AbortHandle, Abortable, FuturesUnordered, SelectAll};
 use prost::Message;
+use tokio::sync::oneshot;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_service::Service;
@@ -16,8 +17,8 @@ use wren_transport::codec::{
     Flags, Frame, Header, MessageType, Metadata, ResponseRef, Status, proto,
 };
 use wren_transport::{
-    Body, BoxError, Dispatch, InboxLimits, InboxSender, MethodKind, Outbox, PushError, Request,
-    Response, inbox,
+    Body, BoxError, Delivery, Dispatch, Held, InboxLimits, InboxSender, MethodKind, Outbox,
+    PushError, Request, Response, inbox,
 };
 
 use crate::Routes;
@@ -43,6 +44,9 @@ struct StreamState {
     /// Stops the handler's outbound stream if the call ends early.
     outbound: Option<AbortHandle>,
     deadline: Option<Instant>,
+    /// Cancels the handler of a call whose stream is failed while the
+    /// handler still runs (client-streaming and bidi calls).
+    cancel: Option<oneshot::Sender<()>>,
 }
 
 /// Serves the calls of one connection. Handlers run inside the connection's
@@ -59,6 +63,9 @@ where
     outbound: SelectAll<Abortable<OutStream>>,
     streams: HashMap<u32, StreamState>,
     last_stream_id: u32,
+    /// A message waiting for room in a full stream buffer; no frame is read
+    /// while it waits.
+    held: Option<Held>,
     draining: bool,
     closing: bool,
 }
@@ -81,6 +88,7 @@ where
             outbound: SelectAll::new(),
             streams: HashMap::new(),
             last_stream_id: 0,
+            held: None,
             draining: false,
             closing: false,
         }
@@ -100,6 +108,9 @@ where
             }
             if let Some(abort) = state.outbound {
                 abort.abort();
+            }
+            if let Some(cancel) = state.cancel {
+                let _ = cancel.send(());
             }
         }
         out.push_status(id, status);
@@ -173,6 +184,12 @@ where
             n => Instant::now().checked_add(Duration::from_nanos(n as u64)),
         };
         req.set_deadline(deadline);
+        let (cancel, cancelled) = if kind.client_streaming() {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         self.streams.insert(
             id,
             StreamState {
@@ -180,11 +197,12 @@ where
                 inbox: inbox_sender,
                 outbound: None,
                 deadline,
+                cancel,
             },
         );
         let sleep = deadline.map(|d| tokio::time::sleep_until(d.into()));
         let call = self.service.clone().oneshot(req);
-        self.calls.push(CallFuture::new(id, call, sleep));
+        self.calls.push(CallFuture::new(id, call, sleep, cancelled));
     }
 
     fn on_data(&mut self, frame: Frame, out: &mut Outbox) {
@@ -217,12 +235,11 @@ where
         if carries_message {
             match inbox.push(frame.payload) {
                 Ok(()) => {}
-                Err(PushError::Full) => {
-                    let status = Status::resource_exhausted(format!(
-                        "stream buffer full: the handler has not read {} messages",
-                        self.config.inbox.messages
-                    ));
-                    return self.fail_stream(id, &status, out);
+                Err(PushError::Full(message)) => {
+                    // The handler is behind: hold the message and read no
+                    // more until it catches up (or is found to have stopped).
+                    self.held = Some(Held::new(id, message, closing));
+                    return;
                 }
                 // The handler stopped reading on purpose; its reply decides.
                 Err(PushError::Gone | PushError::Closed) => {}
@@ -231,6 +248,40 @@ where
         if closing {
             inbox.finish(Ok(()));
             state.inbox = None;
+        }
+    }
+
+    /// Retries the message held for a full stream buffer.
+    fn poll_held(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
+        let Some(held) = &mut self.held else { return };
+        let id = held.stream_id;
+        let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) else {
+            self.held = None;
+            cx.waker().wake_by_ref();
+            return;
+        };
+        let Poll::Ready(delivery) = held.poll_deliver(inbox, cx) else {
+            return;
+        };
+        let closing = held.closing;
+        self.held = None;
+        // Reading resumes: make sure the connection takes another turn.
+        cx.waker().wake_by_ref();
+        match delivery {
+            Delivery::Delivered | Delivery::Gone => {
+                if closing {
+                    if let Some(state) = self.streams.get_mut(&id) {
+                        state.inbox = None;
+                    }
+                }
+            }
+            Delivery::Stalled => {
+                let status = Status::resource_exhausted(format!(
+                    "stream buffer full: the handler read nothing for {:?}",
+                    self.config.inbox.stall_timeout
+                ));
+                self.fail_stream(id, &status, out);
+            }
         }
     }
 
@@ -317,6 +368,7 @@ where
         if self.closing {
             return Poll::Ready(());
         }
+        self.poll_held(cx, out);
         while let Poll::Ready(Some((id, result))) = self.calls.poll_next_unpin(cx) {
             self.on_call_done(id, result, out);
         }
@@ -332,6 +384,10 @@ where
         Poll::Pending
     }
 
+    fn wants_read(&self) -> bool {
+        self.held.is_none()
+    }
+
     fn is_idle(&self) -> bool {
         self.streams.is_empty()
     }
@@ -341,6 +397,7 @@ where
             tracing::debug!(error = %e, "ttrpc connection closed with error");
         }
         self.closing = true;
+        self.held = None;
         // Dropping the calls and streams cancels their handlers.
         self.calls = FuturesUnordered::new();
         self.outbound = SelectAll::new();

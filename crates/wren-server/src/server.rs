@@ -113,9 +113,8 @@ impl<L> Server<L> {
     }
 
     /// The most messages buffered for a streaming handler that has not read
-    /// them yet. A client that sends past the limit has its stream failed
-    /// with `RESOURCE_EXHAUSTED`; other streams and calls on the connection go
-    /// on. Default: 64.
+    /// them yet. Past it, the connection waits for the handler to read (see
+    /// [`Server::stream_stall_timeout`]). Default: 1024.
     #[must_use]
     pub fn max_buffered_messages_per_stream(mut self, messages: usize) -> Self {
         self.inbox.messages = messages.max(1);
@@ -123,13 +122,26 @@ impl<L> Server<L> {
     }
 
     /// The most bytes buffered for a streaming handler that has not read them
-    /// yet, as for [`Server::max_buffered_messages_per_stream`]. With the
+    /// yet (each message counts 64 bytes more than its length), as for
+    /// [`Server::max_buffered_messages_per_stream`]. With the
     /// stream limit this bounds what one client can make a connection hold:
     /// `max_concurrent_streams × max_buffered_bytes_per_stream`, plus one
     /// message being read. Default: 1 MiB.
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Self {
         self.inbox.bytes = bytes;
+        self
+    }
+
+    /// How long a full stream buffer waits for its handler. A handler that
+    /// read a message within this time is slow, not gone: the connection
+    /// stops reading until it catches up, which slows the client through the
+    /// socket. A handler that read nothing for this long has stopped: its
+    /// stream fails with `RESOURCE_EXHAUSTED` at once, and the connection's
+    /// other calls go on. Default: 1 s.
+    #[must_use]
+    pub fn stream_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.inbox.stall_timeout = timeout;
         self
     }
 

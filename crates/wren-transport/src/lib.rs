@@ -46,7 +46,8 @@ pub use crate::listener::{EndpointListener, IntoListener, Listener, is_connectio
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::socket::EndpointStream;
 pub use crate::stream::{
-    BodyStream, InboxLimits, InboxSender, MethodKind, PushError, Streaming, inbox,
+    BodyStream, Delivery, Held, InboxLimits, InboxSender, MESSAGE_OVERHEAD, MethodKind, PushError,
+    Streaming, inbox,
 };
 
 pub use wren_codec as codec;

@@ -4,10 +4,14 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tokio::time::Sleep;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -136,24 +140,35 @@ impl<T> fmt::Debug for Streaming<T> {
 pub struct InboxLimits {
     /// The most messages buffered for a consumer that has not read them.
     pub messages: usize,
-    /// The most bytes buffered, counting message payloads.
+    /// The most bytes buffered; each message counts its length plus
+    /// [`MESSAGE_OVERHEAD`], so empty messages are bounded too.
     pub bytes: usize,
+    /// How long a full buffer waits for its consumer. A consumer that has
+    /// read a message within this time is slow, not gone: the connection
+    /// stops reading until it catches up, which slows the sender through the
+    /// socket. One that has read nothing for this long is taken to have
+    /// stopped, and its stream fails with `RESOURCE_EXHAUSTED`.
+    pub stall_timeout: Duration,
 }
+
+/// What each buffered message costs on top of its length, in bytes.
+pub const MESSAGE_OVERHEAD: usize = 64;
 
 impl Default for InboxLimits {
     fn default() -> Self {
         InboxLimits {
-            messages: 64,
+            messages: 1024,
             bytes: 1 << 20,
+            stall_timeout: Duration::from_secs(1),
         }
     }
 }
 
 /// Why a message could not be buffered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushError {
-    /// The consumer is too far behind: the buffer is at its limit.
-    Full,
+    /// The buffer is at its limit; the message is handed back.
+    Full(Bytes),
     /// The consumer dropped the stream.
     Gone,
     /// The stream was already ended.
@@ -162,9 +177,9 @@ pub enum PushError {
 
 /// A bounded single-consumer buffer of inbound messages for one stream.
 ///
-/// The connection pushes without ever waiting: a stream whose consumer stops
-/// reading fills its own buffer and is failed, and never stalls the
-/// connection's other streams.
+/// The connection pushes without waiting. When a buffer is full the
+/// connection holds the message ([`Held`]) and asks [`InboxSender::poll_room`]
+/// whether to wait for the consumer or give the stream up.
 pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
     let shared = Arc::new(Mutex::new(Shared {
         queue: VecDeque::new(),
@@ -173,10 +188,13 @@ pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
         ended: false,
         waker: None,
         receiver_gone: false,
+        last_pop: Instant::now(),
+        sender_waker: None,
     }));
     let sender = InboxSender {
         shared: shared.clone(),
         limits,
+        timer: None,
     };
     (sender, Box::pin(InboxReceiver { shared }))
 }
@@ -189,6 +207,18 @@ struct Shared {
     ended: bool,
     waker: Option<Waker>,
     receiver_gone: bool,
+    /// When the consumer last took a message (or the stream began).
+    last_pop: Instant,
+    /// The connection, waiting for room.
+    sender_waker: Option<Waker>,
+}
+
+impl Shared {
+    fn fits(&self, len: usize, limits: &InboxLimits) -> bool {
+        self.queue.is_empty()
+            || (self.queue.len() < limits.messages
+                && self.bytes + len + MESSAGE_OVERHEAD <= limits.bytes)
+    }
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -201,10 +231,11 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 pub struct InboxSender {
     shared: Arc<Mutex<Shared>>,
     limits: InboxLimits,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl InboxSender {
-    /// Buffers one message.
+    /// Buffers one message, or hands it back if the buffer is full.
     pub fn push(&self, message: Bytes) -> Result<(), PushError> {
         let mut s = lock(&self.shared);
         if s.receiver_gone {
@@ -213,10 +244,10 @@ impl InboxSender {
         if s.end.is_some() {
             return Err(PushError::Closed);
         }
-        if s.queue.len() >= self.limits.messages || s.bytes + message.len() > self.limits.bytes {
-            return Err(PushError::Full);
+        if !s.fits(message.len(), &self.limits) {
+            return Err(PushError::Full(message));
         }
-        s.bytes += message.len();
+        s.bytes += message.len() + MESSAGE_OVERHEAD;
         s.queue.push_back(message);
         let waker = s.waker.take();
         drop(s);
@@ -224,6 +255,38 @@ impl InboxSender {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Whether a message of `len` bytes fits now. `Pending` while the
+    /// consumer is reading but behind (the task is woken when it takes a
+    /// message); `Ready(Err(Full))` once it has read nothing for the stall
+    /// timeout; `Ready(Err(Gone))` if it dropped the stream.
+    pub fn poll_room(&mut self, len: usize, cx: &mut Context<'_>) -> Poll<Result<(), PushError>> {
+        let mut s = lock(&self.shared);
+        if s.receiver_gone {
+            return Poll::Ready(Err(PushError::Gone));
+        }
+        if s.fits(len, &self.limits) {
+            self.timer = None;
+            return Poll::Ready(Ok(()));
+        }
+        let give_up_at = s.last_pop + self.limits.stall_timeout;
+        if Instant::now() >= give_up_at {
+            return Poll::Ready(Err(PushError::Full(Bytes::new())));
+        }
+        s.sender_waker = Some(cx.waker().clone());
+        drop(s);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(give_up_at.into())));
+        if timer.deadline() != give_up_at.into() {
+            timer.as_mut().reset(give_up_at.into());
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            self.timer = None;
+            return Poll::Ready(Err(PushError::Full(Bytes::new())));
+        }
+        Poll::Pending
     }
 
     /// Ends the stream after the buffered messages: cleanly with `Ok`.
@@ -282,7 +345,13 @@ impl Stream for InboxReceiver {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut s = lock(&self.shared);
         if let Some(message) = s.queue.pop_front() {
-            s.bytes -= message.len();
+            s.bytes -= message.len() + MESSAGE_OVERHEAD;
+            s.last_pop = Instant::now();
+            let sender = s.sender_waker.take();
+            drop(s);
+            if let Some(w) = sender {
+                w.wake();
+            }
             return Poll::Ready(Some(Ok(message)));
         }
         if s.ended {
@@ -304,6 +373,71 @@ impl Stream for InboxReceiver {
 
 impl Drop for InboxReceiver {
     fn drop(&mut self) {
-        lock(&self.shared).receiver_gone = true;
+        let mut s = lock(&self.shared);
+        s.receiver_gone = true;
+        let sender = s.sender_waker.take();
+        drop(s);
+        if let Some(w) = sender {
+            w.wake();
+        }
+    }
+}
+
+/// A Data frame the connection could not deliver yet because its stream's
+/// buffer was full. While one is held the connection reads nothing more.
+#[derive(Debug)]
+pub struct Held {
+    /// The stream the message belongs to.
+    pub stream_id: u32,
+    message: Option<Bytes>,
+    /// The frame also ended the sender's side.
+    pub closing: bool,
+}
+
+/// What became of a [`Held`] message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Delivered (and the stream finished, if the frame was closing).
+    Delivered,
+    /// The consumer dropped the stream; the message was discarded.
+    Gone,
+    /// The consumer stopped reading: the stream should be failed.
+    Stalled,
+}
+
+impl Held {
+    /// A message waiting for room in stream `stream_id`'s buffer.
+    pub fn new(stream_id: u32, message: Bytes, closing: bool) -> Held {
+        Held {
+            stream_id,
+            message: Some(message),
+            closing,
+        }
+    }
+
+    /// Tries again to deliver the message into `inbox`.
+    pub fn poll_deliver(
+        &mut self,
+        inbox: &mut InboxSender,
+        cx: &mut Context<'_>,
+    ) -> Poll<Delivery> {
+        let len = self.message.as_ref().map_or(0, Bytes::len);
+        match std::task::ready!(inbox.poll_room(len, cx)) {
+            Ok(()) => {
+                if let Some(message) = self.message.take() {
+                    if let Err(PushError::Full(message)) = inbox.push(message) {
+                        self.message = Some(message);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
+                if self.closing {
+                    inbox.finish(Ok(()));
+                }
+                Poll::Ready(Delivery::Delivered)
+            }
+            Err(PushError::Full(_)) => Poll::Ready(Delivery::Stalled),
+            Err(PushError::Gone | PushError::Closed) => Poll::Ready(Delivery::Gone),
+        }
     }
 }

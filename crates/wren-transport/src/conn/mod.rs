@@ -53,6 +53,15 @@ pub trait Dispatch {
         false
     }
 
+    /// Whether reading frames makes this side write (a server answers what
+    /// it reads). Such a dispatcher stops reading while its writes are
+    /// blocked; one that only consumes what it reads (a client reading
+    /// replies) keeps reading, so two peers can never both stop reading and
+    /// wait on each other.
+    fn reads_produce_writes(&self) -> bool {
+        true
+    }
+
     /// Whether no call is in flight. An idle connection gives its write
     /// buffer back after each flush; a busy one keeps it for the next batch.
     fn is_idle(&self) -> bool {
@@ -193,7 +202,8 @@ where
         for _ in 0..TURNS_PER_POLL {
             let mut progress = false;
 
-            if !this.read_closed && this.dispatch.wants_read() && !this.out.is_full() {
+            let writes_block_reads = this.out.is_full() && this.dispatch.reads_produce_writes();
+            if !this.read_closed && this.dispatch.wants_read() && !writes_block_reads {
                 match this.poll_read_batch(cx) {
                     Poll::Ready(Ok(read)) => progress |= read,
                     Poll::Ready(Err(e)) => return this.finish(Some(e)),
