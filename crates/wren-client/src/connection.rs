@@ -38,6 +38,14 @@ impl ReplyTo {
         }
     }
 
+    /// Whether the caller gave up; if not, the task is woken when it does.
+    fn poll_gone(&mut self, cx: &mut Context<'_>) -> bool {
+        match self {
+            ReplyTo::Once(tx) => tx.poll_closed(cx).is_ready(),
+            ReplyTo::Stream(inbox) => inbox.poll_closed(cx).is_ready(),
+        }
+    }
+
     pub(crate) fn fail(self, status: Status) {
         match self {
             ReplyTo::Once(tx) => {
@@ -225,7 +233,9 @@ impl ClientConnection {
         );
         if self.pending.len() >= self.sweep_at {
             // Forget calls whose callers stopped waiting (deadline, drop).
-            self.pending.retain(|_, p| !p.reply.is_gone());
+            // Those still sending are closed by `poll_abandoned`.
+            self.pending
+                .retain(|_, p| p.outbound.is_some() || !p.reply.is_gone());
             self.sweep_at = (self.pending.len() * 2).max(MIN_SWEEP);
         }
     }
@@ -343,6 +353,23 @@ impl ClientConnection {
         }
     }
 
+    /// Closes the send side of calls whose caller gave up (dropped the reply
+    /// future, or the stream of replies) while their request stream is
+    /// still being sent, and drops that stream.
+    fn poll_abandoned(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
+        if self.outbound.is_empty() {
+            return; // No call is sending.
+        }
+        let gone: Vec<u32> = self
+            .pending
+            .iter_mut()
+            .filter_map(|(id, p)| (p.outbound.is_some() && p.reply.poll_gone(cx)).then_some(*id))
+            .collect();
+        for id in gone {
+            self.abandon(id, None, out);
+        }
+    }
+
     /// Gives up on stream `id` locally: the caller gets `status` (if it is
     /// still there), and if this side was still sending it closes its send
     /// side, the only way ttrpc has to say "stop".
@@ -411,6 +438,7 @@ impl Dispatch for ClientConnection {
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()> {
         self.poll_held(cx, out);
+        self.poll_abandoned(cx, out);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);
             self.fresh = true;
@@ -438,10 +466,9 @@ impl Dispatch for ClientConnection {
             // No call can be added any more: forget the calls whose callers
             // gave up, and be woken when the rest do, so that an unanswered
             // abandoned call does not hold the connection open forever.
-            self.pending.retain(|_, p| match &mut p.reply {
-                ReplyTo::Once(tx) => tx.poll_closed(cx).is_pending(),
-                ReplyTo::Stream(inbox) => !inbox.is_gone(),
-            });
+            // (Calls still sending are closed by `poll_abandoned`.)
+            self.pending
+                .retain(|_, p| p.outbound.is_some() || !p.reply.poll_gone(cx));
             if self.pending.is_empty() {
                 return Poll::Ready(());
             }

@@ -70,7 +70,9 @@ async fn handler_panic_fails_only_that_call() {
     let resp = raw.call(1, "Panic", &boom).await;
     let (code, message) = status(&resp);
     assert_eq!(code, Code::Internal.as_i32());
-    assert!(message.contains("kaboom"), "message: {message:?}");
+    // The panic's text stays in the server's log; the client learns only that
+    // the handler panicked.
+    assert_eq!(message, "handler panicked");
 
     // Same connection, same method without the panic, and another method.
     let fine = Echo {

@@ -190,6 +190,7 @@ pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
         receiver_gone: false,
         last_pop: Instant::now(),
         sender_waker: None,
+        closed_waker: None,
     }));
     let sender = InboxSender {
         shared: shared.clone(),
@@ -211,6 +212,8 @@ struct Shared {
     last_pop: Instant,
     /// The connection, waiting for room.
     sender_waker: Option<Waker>,
+    /// The connection, waiting for the consumer to go away.
+    closed_waker: Option<Waker>,
 }
 
 impl Shared {
@@ -319,6 +322,17 @@ impl InboxSender {
     pub fn is_gone(&self) -> bool {
         lock(&self.shared).receiver_gone
     }
+
+    /// `Ready` once the consumer has dropped the stream; until then the
+    /// task is woken when it does.
+    pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = lock(&self.shared);
+        if s.receiver_gone {
+            return Poll::Ready(());
+        }
+        s.closed_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
 }
 
 impl Drop for InboxSender {
@@ -375,9 +389,9 @@ impl Drop for InboxReceiver {
     fn drop(&mut self) {
         let mut s = lock(&self.shared);
         s.receiver_gone = true;
-        let sender = s.sender_waker.take();
+        let wakers = [s.sender_waker.take(), s.closed_waker.take()];
         drop(s);
-        if let Some(w) = sender {
+        for w in wakers.into_iter().flatten() {
             w.wake();
         }
     }
