@@ -1,7 +1,9 @@
 //! [`ServerConnection`]: the server's side of the connection driver.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -34,6 +36,8 @@ pub(crate) struct ConnectionConfig {
     pub(crate) inbox: InboxLimits,
     /// The most calls and streams open at once on one connection.
     pub(crate) max_concurrent_streams: usize,
+    /// Closes a connection with no call in flight for this long.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 /// One open stream id: a unary call or a stream in flight.
@@ -66,6 +70,8 @@ where
     /// A message waiting for room in a full stream buffer; no frame is read
     /// while it waits.
     held: Option<Held>,
+    /// Runs while the connection has no call in flight, with an idle timeout.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
     draining: bool,
     closing: bool,
 }
@@ -89,6 +95,7 @@ where
             streams: HashMap::new(),
             last_stream_id: 0,
             held: None,
+            idle: None,
             draining: false,
             closing: false,
         }
@@ -342,6 +349,7 @@ where
     S::Error: Into<BoxError>,
 {
     fn on_frame(&mut self, frame: Frame, out: &mut Outbox) {
+        self.idle = None;
         match frame.kind {
             MessageType::REQUEST => self.on_request(frame, out),
             MessageType::DATA => self.on_data(frame, out),
@@ -378,8 +386,18 @@ where
                 Poll::Ready(None) | Poll::Pending => break,
             }
         }
-        if self.draining && self.streams.is_empty() && self.calls.is_empty() {
+        let quiet = self.streams.is_empty() && self.calls.is_empty();
+        if self.draining && quiet {
             return Poll::Ready(());
+        }
+        if let (true, Some(timeout)) = (quiet, self.config.idle_timeout) {
+            let idle = self
+                .idle
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            if idle.as_mut().poll(cx).is_ready() {
+                tracing::debug!("closing idle ttrpc connection");
+                return Poll::Ready(());
+            }
         }
         Poll::Pending
     }

@@ -41,6 +41,7 @@ pub struct Server<L = Identity> {
     shutdown_timeout: Duration,
     inbox: InboxLimits,
     max_concurrent_streams: usize,
+    idle_timeout: Option<Duration>,
     pub(crate) accept: AcceptConfig,
 }
 
@@ -64,6 +65,7 @@ impl Server {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             inbox: InboxLimits::default(),
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            idle_timeout: None,
             accept: AcceptConfig::default(),
         }
     }
@@ -81,6 +83,7 @@ impl<L> Server<L> {
             shutdown_timeout: self.shutdown_timeout,
             inbox: self.inbox,
             max_concurrent_streams: self.max_concurrent_streams,
+            idle_timeout: self.idle_timeout,
             accept: self.accept,
         }
     }
@@ -130,6 +133,15 @@ impl<L> Server<L> {
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Self {
         self.inbox.bytes = bytes;
+        self
+    }
+
+    /// Closes a connection that has had no call in flight and received no
+    /// frame for `timeout`. Default: none (connections stay open until the
+    /// peer closes them, as containerd expects of a shim).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
         self
     }
 
@@ -270,6 +282,7 @@ impl<L> Router<L> {
             routes: routes.clone(),
             inbox: server.inbox,
             max_concurrent_streams: server.max_concurrent_streams,
+            idle_timeout: server.idle_timeout,
         });
         let mut listener = match listener.into_listener().await {
             Ok(listener) => listener,
