@@ -326,8 +326,12 @@ async fn drive(config: &Config, dir: &Path, state: &mut State) -> Result<Outcome
     let (tx, mut events) = mpsc::unbounded_channel();
     let router = Server::builder().add_service(EventsServer::new(Recorder { events: tx }));
     let shutdown = router.shutdown_handle();
-    let listener = tokio::net::UnixListener::bind(&events_socket)?;
-    state.events_server = Some((shutdown, tokio::spawn(router.serve(listener))));
+    // Served from an inherited descriptor, the way a parent (containerd, or
+    // systemd through LISTEN_FDS) hands a process its socket: here the
+    // socket is bound by std and passed as an `OwnedFd`.
+    let inherited: std::os::fd::OwnedFd =
+        std::os::unix::net::UnixListener::bind(&events_socket)?.into();
+    state.events_server = Some((shutdown, tokio::spawn(router.serve(inherited))));
     step!(
         "events server: wren serving {} on {}",
         crate::api::containerd::services::events::ttrpc::v1::events_server::SERVICE_NAME,
