@@ -47,7 +47,7 @@ pub struct Seen {
     pub kind: u8,
     /// Stream id.
     pub stream_id: u32,
-    /// Flags, as the sender sent them (before any rewrite).
+    /// Flags.
     pub flags: u8,
     /// Data length as sent on (after any inflation).
     pub length: u32,
@@ -69,11 +69,6 @@ pub struct Rewrite {
     /// padded to [`MAX_MESSAGE`](crate::MAX_MESSAGE) + 1024 bytes (the
     /// padding is a valid unknown field, so the envelope still decodes).
     pub inflate: Option<&'static [u8]>,
-    /// A client Request frame flagged exactly remote-open (0x02, what Go and
-    /// wren send for client-streaming and bidi calls) is sent on flagged
-    /// remote-open|no-data (0x06, what ttrpc-rust's client sends), the fix
-    /// proposed for wren's client in the README.
-    pub add_no_data: bool,
 }
 
 /// The proxy. Dropping it stops accepting; connections already proxied run
@@ -197,10 +192,7 @@ async fn pump(
         let length = u32::from_be_bytes(header[0..4].try_into().unwrap());
         let stream_id = u32::from_be_bytes(header[4..8].try_into().unwrap());
         let kind = header[8];
-        let mut flags = header[9];
-        if rewrite.add_no_data && kind == REQUEST && flags == REMOTE_OPEN {
-            flags |= NO_DATA;
-        }
+        let flags = header[9];
         let mut payload = vec![0u8; length as usize];
         from.read_exact(&mut payload).await?;
 
@@ -215,14 +207,13 @@ async fn pump(
             dir,
             kind,
             stream_id,
-            flags: header[9],
+            flags,
             length: out.len() as u32,
             payload,
         });
         let mut frame = Vec::with_capacity(10 + out.len());
         frame.extend_from_slice(&(out.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&header[4..9]);
-        frame.push(flags);
+        frame.extend_from_slice(&header[4..10]);
         frame.extend_from_slice(&out);
         to.write_all(&frame).await?;
     }

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use futures::stream::{self, BoxStream};
 use futures::{Stream, StreamExt};
@@ -182,4 +183,25 @@ pub fn channel_stream<T: Send + 'static>(
 ) -> (mpsc::Sender<T>, impl Stream<Item = T> + Send + 'static) {
     let (tx, mut rx) = mpsc::channel(buffer);
     (tx, stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+/// The gap [`paced`] leaves before each message and before the end.
+pub const PACE: Duration = Duration::from_millis(2);
+
+/// A request stream of `items` that waits [`PACE`] before each one and
+/// before it ends (the close-send).
+///
+/// For client streams to a ttrpc-rust server, which handles every inbound
+/// frame in a task of its own: frames that arrive together (wren coalesces
+/// its writes) can reach the handler out of order, and the close-send can
+/// overtake the last messages (see the README).
+pub fn paced<T: Send + 'static>(
+    items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+) -> impl Stream<Item = T> + Send + 'static {
+    stream::iter(items.into_iter().map(Some).chain([None]))
+        .then(|item| async move {
+            tokio::time::sleep(PACE).await;
+            item
+        })
+        .filter_map(std::future::ready)
 }

@@ -268,7 +268,6 @@ async fn oversize_request_reaching_wren_is_resource_exhausted_and_the_connection
         server.path(),
         Rewrite {
             inflate: Some(b"inflate me"),
-            ..Rewrite::default()
         },
     );
     let client = ttrpc_side::client(tap.path()).await;

@@ -6,7 +6,7 @@ use wren::codec::proto;
 use wren::prost::Message;
 use wren_interop_ttrpc_rust::pb;
 use wren_interop_ttrpc_rust::tap::{
-    DATA, Dir, NO_DATA, REMOTE_CLOSED, REMOTE_OPEN, REQUEST, RESPONSE, Rewrite, Seen, Tap,
+    DATA, Dir, NO_DATA, REMOTE_CLOSED, REMOTE_OPEN, REQUEST, RESPONSE, Seen, Tap,
 };
 use wren_interop_ttrpc_rust::ttrpc_side::{self, TtrpcServer, ctx, part, payload, sum};
 use wren_interop_ttrpc_rust::within;
@@ -60,7 +60,7 @@ async fn settle(tap: &Tap, n: usize) {
 /// - unary Requests are flagged 0, server-streaming 0x01 (remote-closed)
 ///   with the request message in the payload, even an empty one;
 /// - client-streaming and bidi Requests are flagged 0x06 (remote-open *and*
-///   no-data; Go sends 0x02) with no payload;
+///   no-data; Go sends 0x02, wren 0x06 too) with no payload;
 /// - an empty message is a Data frame flagged 0 of length 0; close-send is
 ///   Data 0x05 of length 0, as Go.
 ///
@@ -163,22 +163,15 @@ async fn ttrpc_rust_client_to_wren_server() {
 ///   out; wren's client takes both;
 /// - a server or bidi stream ends with Data 0x05 of length 0, as Go.
 ///
-/// And wren's client sends as Go does: unary Requests flagged 0,
-/// server-streaming 0x01 with the message (even empty) as payload,
-/// client-streaming and bidi 0x02 with no payload.
+/// And wren's client sends: unary Requests flagged 0, server-streaming 0x01
+/// with the message (even empty) as payload, as Go does; client-streaming
+/// and bidi 0x06 (remote-open|no-data, as ttrpc-rust's client; Go sends
+/// 0x02) with no payload, so that ttrpc-rust takes no first message from
+/// it (`SumStream` below counts 2 parts, not 3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wren_client_to_ttrpc_rust_server() {
     let server = TtrpcServer::start().await;
-    // Without no-data on the streaming Requests, ttrpc-rust would add a
-    // phantom first message (see wren_client_ttrpc_server.rs); the tap adds
-    // it on the way and records the flags as wren sent them.
-    let tap = Tap::rewriting(
-        server.path(),
-        Rewrite {
-            add_no_data: true,
-            ..Rewrite::default()
-        },
-    );
+    let tap = Tap::start(server.path());
     let mut client = wren_side::client(tap.path()).await;
 
     // 1: unary.
@@ -237,9 +230,10 @@ async fn wren_client_to_ttrpc_rust_server() {
         .expect("an explicit status");
     assert_eq!((status.code, status.message.as_str()), (0, ""), "{log}");
 
-    // Client streaming: wren flags the Request 0x02 (Go's flags), no payload.
+    // Client streaming: wren flags the Request 0x06 (remote-open|no-data),
+    // no payload.
     let to_server = shapes(&tap, 3, Dir::ToServer);
-    assert_eq!(to_server[0].1, REMOTE_OPEN, "{log}");
+    assert_eq!(to_server[0].1, REMOTE_OPEN | NO_DATA, "{log}");
     assert!(request_envelope(&tap, 3).payload.is_empty(), "{log}");
     assert_eq!(
         to_server[1..],
@@ -261,9 +255,10 @@ async fn wren_client_to_ttrpc_rust_server() {
     assert!(request_envelope(&tap, 7).payload.is_empty(), "{log}");
     assert_eq!(shapes(&tap, 7, Dir::ToClient).len(), 3, "{log}");
 
-    // Bidi.
+    // Bidi: flagged 0x06 too, no payload.
     let to_server = shapes(&tap, 9, Dir::ToServer);
-    assert_eq!(to_server[0].1, REMOTE_OPEN, "{log}");
+    assert_eq!(to_server[0].1, REMOTE_OPEN | NO_DATA, "{log}");
+    assert!(request_envelope(&tap, 9).payload.is_empty(), "{log}");
     assert_eq!(to_server[1..], [(DATA, 0, 5), (DATA, CLOSE, 0)], "{log}");
     assert_eq!(
         shapes(&tap, 9, Dir::ToClient),

@@ -2,33 +2,18 @@
 //! ttrpc-codegen), over a unix socket: unary and all three streaming kinds,
 //! then the places where ttrpc-rust's answers differ from Go's.
 //!
-//! Client-streaming and bidi calls go through a [`Tap`] that adds the
-//! no-data flag to their Request frame (0x02 → 0x06). wren sends 0x02, as
-//! Go does; a ttrpc-rust server then takes the Request's empty payload for a
-//! first message that was never sent (see
-//! `client_streaming_request_without_no_data_gets_a_phantom_first_message`
-//! and the README). Unary and server-streaming calls connect directly.
+//! wren flags client-streaming and bidi Requests remote-open|no-data (0x06,
+//! as ttrpc-rust's own client does), so a ttrpc-rust server does not take
+//! the Request's empty payload for a first message: `SumStream` with no
+//! parts counts none (see the README). Every call connects directly.
 
 use futures::stream;
 use wren::{Code, Request};
 use wren_interop_ttrpc_rust::pb::streaming_client::StreamingClient;
 use wren_interop_ttrpc_rust::pb::{EchoPayload, Part, Sum};
-use wren_interop_ttrpc_rust::tap::{self, Rewrite, Tap};
 use wren_interop_ttrpc_rust::ttrpc_side::TtrpcServer;
-use wren_interop_ttrpc_rust::wren_side::{self, channel_stream};
+use wren_interop_ttrpc_rust::wren_side::{self, channel_stream, paced};
 use wren_interop_ttrpc_rust::{MAX_MESSAGE, SERVICE, within};
-
-/// A proxy in front of `server` that flags client-streaming and bidi
-/// Requests remote-open|no-data, as the README proposes wren should.
-fn no_data_tap(server: &TtrpcServer) -> Tap {
-    Tap::rewriting(
-        server.path(),
-        Rewrite {
-            add_no_data: true,
-            ..Rewrite::default()
-        },
-    )
-}
 
 fn payload(seq: u32, msg: impl Into<String>) -> EchoPayload {
     EchoPayload {
@@ -52,8 +37,7 @@ async fn unary_echo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bidi_echo_stream_round_trips_then_close_send_ends_cleanly() {
     let server = TtrpcServer::start().await;
-    let tap = no_data_tap(&server);
-    let mut client = wren_side::client(tap.path()).await;
+    let mut client = wren_side::client(server.path()).await;
     let (tx, requests) = channel_stream(1);
     let mut replies = within("EchoStream to open", client.echo_stream(requests))
         .await
@@ -74,21 +58,17 @@ async fn bidi_echo_stream_round_trips_then_close_send_ends_cleanly() {
     drop(tx);
     let end = within("the end", replies.message()).await;
     assert_eq!(end.expect("a clean end"), None);
-    assert_eq!(
-        tap.stream(1)[0].shape().1,
-        tap::REMOTE_OPEN,
-        "wren flags a bidi Request remote-open only"
-    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_streaming_sum_stream_counts_empty_parts() {
     let server = TtrpcServer::start().await;
-    let tap = no_data_tap(&server);
-    let mut client = wren_side::client(tap.path()).await;
+    let mut client = wren_side::client(server.path()).await;
     let adds = [0, 5, 0, 0, 7, -3, 0, 11, 0];
-    let parts = stream::iter(adds.map(|add| Part { add }));
+    // Paced: a close-send arriving right behind the parts could overtake
+    // them in a ttrpc-rust server (see `paced`).
+    let parts = paced(adds.map(|add| Part { add }));
     let total = within("SumStream", client.sum_stream(parts))
         .await
         .expect("SumStream succeeds")
@@ -101,6 +81,9 @@ async fn client_streaming_sum_stream_counts_empty_parts() {
         }
     );
 
+    // No parts at all: an empty sum. (A ttrpc-rust server counts the
+    // Request's empty payload as a part unless the Request is flagged
+    // no-data: it would answer num 1 here.)
     let total = within("an empty SumStream", client.sum_stream(stream::empty()))
         .await
         .expect("SumStream succeeds")
@@ -156,110 +139,45 @@ async fn server_streaming_empty_payload_stream_sends_exactly_two() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_streaming_echo_null_returns_empty() {
     let server = TtrpcServer::start().await;
-    let tap = no_data_tap(&server);
-    let mut client = wren_side::client(tap.path()).await;
-    let messages = stream::iter((0..20).map(|seq| payload(seq, format!("null {seq}"))));
+    let mut client = wren_side::client(server.path()).await;
+    // Paced: a ttrpc-rust server can hand messages that arrive together to
+    // the handler out of order (see `paced`).
+    let messages = paced((0..20).map(|seq| payload(seq, format!("null {seq}"))));
     within("EchoNull", client.echo_null(messages))
         .await
         .expect("EchoNull succeeds: every message arrived, in order");
     server.stop().await;
 }
 
-/// Ten replies per message. The sends are paced (one message, its ten
-/// replies, the next), so at most 10 replies are ever waiting: a
-/// ttrpc-rust server sends as fast as it can, and a wren client fails a
-/// stream whose buffer (64 messages by default) overflows, however busily
-/// its caller reads (see the README).
+/// Ten replies per message, with nothing paced: the 20 requests go out at
+/// once, and the ttrpc-rust server answers each with a burst of 10 as soon
+/// as it reads it, so up to 200 replies can be waiting at once. wren's
+/// stream buffer holds them (or pauses reading while it is full) until the
+/// caller takes them. The close-send waits for the last reply: sent right
+/// behind the requests, it could overtake some of them in a ttrpc-rust
+/// server (see `paced`), which would then answer fewer than 200.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bidi_echo_null_stream_ten_replies_per_message() {
     let server = TtrpcServer::start().await;
-    let tap = no_data_tap(&server);
-    let mut client = wren_side::client(tap.path()).await;
-    let (tx, requests) = channel_stream(1);
+    let mut client = wren_side::client(server.path()).await;
+    let (tx, requests) = channel_stream(20);
     let mut replies = within("EchoNullStream to open", client.echo_null_stream(requests))
         .await
         .expect("EchoNullStream opens")
         .into_inner();
-    let mut count = 0;
     for seq in 0..20 {
-        within("a send", tx.send(payload(seq, "ping")))
+        tx.try_send(payload(seq, "ping"))
+            .expect("room for all 20 requests");
+    }
+    for count in 0..200 {
+        within("a reply", replies.message())
             .await
-            .expect("the request stream is open");
-        for _ in 0..10 {
-            within("a reply", replies.message())
-                .await
-                .unwrap_or_else(|s| panic!("EchoNullStream failed after {count} replies: {s:?}"))
-                .expect("a reply before the end");
-            count += 1;
-        }
+            .unwrap_or_else(|s| panic!("EchoNullStream failed after {count} replies: {s:?}"))
+            .unwrap_or_else(|| panic!("EchoNullStream ended after {count} replies"));
     }
     drop(tx);
     let end = within("the end", replies.message()).await;
     assert_eq!(end.expect("a clean end"), None);
-    assert_eq!(count, 200);
-    server.stop().await;
-}
-
-/// Where wren and ttrpc-rust disagree on the wire. wren (like Go) flags a
-/// client-streaming or bidi Request remote-open only (0x02) and leaves its
-/// payload empty. A ttrpc-rust server hands the Request's payload to the
-/// handler as a first message unless the Request is flagged no-data
-/// (server.rs, `handle_stream`), so it invents an empty first message that
-/// was never sent: here a bidi echo answers before anything was sent.
-/// ttrpc-rust's own client flags these Requests 0x06. With the no-data flag
-/// added on the way, the phantom is gone.
-///
-/// If this test fails because no phantom arrives, wren now sets no-data on
-/// these Requests: drop this test and `no_data_tap` above.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_streaming_request_without_no_data_gets_a_phantom_first_message() {
-    let server = TtrpcServer::start().await;
-
-    // As wren sends it: flags 0x02.
-    let tap = Tap::start(server.path());
-    let mut client = wren_side::client(tap.path()).await;
-    let (tx, requests) = channel_stream::<EchoPayload>(1);
-    let mut replies = within("EchoStream to open", client.echo_stream(requests))
-        .await
-        .expect("EchoStream opens")
-        .into_inner();
-    let phantom = within("the phantom's echo", replies.message())
-        .await
-        .expect("no error");
-    assert_eq!(
-        phantom,
-        Some(payload(1, "")),
-        "the echo of an empty message nobody sent\n{}",
-        tap.log()
-    );
-    drop(tx);
-    assert_eq!(
-        within("the end", replies.message()).await.expect("clean"),
-        None
-    );
-    let request = &tap.stream(1)[0];
-    assert_eq!(request.shape().0, tap::REQUEST);
-    assert_eq!(request.flags, tap::REMOTE_OPEN, "{}", tap.log());
-
-    // With no-data added: nothing comes back until the close-send.
-    let tap = no_data_tap(&server);
-    let mut client = wren_side::client(tap.path()).await;
-    let (tx, requests) = channel_stream::<EchoPayload>(1);
-    let mut replies = within("EchoStream to open", client.echo_stream(requests))
-        .await
-        .expect("EchoStream opens")
-        .into_inner();
-    let quiet =
-        tokio::time::timeout(std::time::Duration::from_millis(200), replies.message()).await;
-    assert!(
-        quiet.is_err(),
-        "no reply before a message is sent: {quiet:?}"
-    );
-    drop(tx);
-    assert_eq!(
-        within("the end", replies.message()).await.expect("clean"),
-        None
-    );
     server.stop().await;
 }
 
