@@ -44,6 +44,8 @@ fi
 
 echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
+echo "== cargo test (wren-transport with the vsock feature)"
+cargo test -p wren-transport --features vsock --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml

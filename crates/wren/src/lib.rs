@@ -48,6 +48,7 @@
 //!
 //! - `server` (default): the server, from `wren-server`.
 //! - `client` (default): the client, from `wren-client`.
+//! - `vsock`: `vsock://CID:PORT` endpoints on Linux, through tokio-vsock.
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 pub use wren_codec as codec;
@@ -109,6 +110,30 @@ macro_rules! include_proto {
             ".rs"
         ));
     };
+}
+
+/// The names most programs use, for a glob import.
+///
+/// ```
+/// use wren::prelude::*;
+///
+/// fn reply(req: Request<String>) -> Result<Response<String>, Status> {
+///     if req.get_ref().is_empty() {
+///         return Err(Status::invalid_argument("empty"));
+///     }
+///     Ok(Response::new(req.into_inner()))
+/// }
+/// # assert_eq!(reply(Request::new(String::new())).unwrap_err().code(), Code::InvalidArgument);
+/// ```
+pub mod prelude {
+    pub use crate::{
+        Code, IntoRequest, IntoStreamingRequest, Metadata, Request, Response, Status, Streaming,
+    };
+
+    #[cfg(feature = "client")]
+    pub use crate::{Channel, Client};
+    #[cfg(feature = "server")]
+    pub use crate::{Server, server::NamedService};
 }
 
 /// The README's quickstart, compiled as a doc test so it cannot go stale.
