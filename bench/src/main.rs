@@ -35,11 +35,24 @@ pub trait Impl: 'static {
         client: &mut Self::Client,
         data: &[u8],
     ) -> impl Future<Output = Result<usize, String>> + Send;
+    /// One server-streaming `Flood` call: the server sends `count` messages
+    /// of `size` payload bytes and the client reads them all; how many came.
+    fn flood(
+        client: &mut Self::Client,
+        count: usize,
+        size: usize,
+    ) -> impl Future<Output = Result<usize, String>> + Send;
 }
 
 /// The project's targets.
 const TARGET_P50_RATIO_MAX: f64 = 0.75;
 const TARGET_THROUGHPUT_RATIO_MIN: f64 = 3.0;
+/// Server streaming: tonic streams about 20× as many messages per second as
+/// ttrpc-rust on a 2-core machine; wren should at least match tonic.
+const TARGET_STREAM_RATIO_MIN: f64 = 20.0;
+/// wren's client-side buffer per streaming call, in messages; 0 keeps
+/// wren's default. ttrpc-rust's is unbounded.
+const DEFAULT_STREAM_BUFFER: usize = 0;
 
 #[derive(Clone, Debug)]
 struct Config {
@@ -51,9 +64,15 @@ struct Config {
     payload: usize,
     tp_warmup: Duration,
     tp_duration: Duration,
+    stream_warmup: usize,
+    stream_messages: usize,
+    stream_payload: usize,
+    /// wren's client buffer per streaming call, in messages; 0: wren's default.
+    stream_buffer: usize,
     only: Option<Which>,
     latency: bool,
     throughput: bool,
+    stream: bool,
     pin: Pin,
 }
 
@@ -74,8 +93,17 @@ enum Which {
     Ttrpc,
 }
 
+/// The benchmarks, as `--bench` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bench {
+    Latency,
+    Throughput,
+    Stream,
+}
+
 const USAGE: &str = "usage: wren-bench [--quick] [--rounds N] [--calls N] [--duration SECS] \
-[--in-flight N] [--only wren|ttrpc] [--bench latency|throughput] [--pin none|split|same]";
+[--in-flight N] [--stream-messages N] [--stream-buffer N] [--only wren|ttrpc] [--bench latency|throughput|stream[,...]] \
+[--pin none|split|same]";
 
 fn parse_args() -> Result<Config, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,9 +118,14 @@ fn parse_args() -> Result<Config, String> {
             payload: 256,
             tp_warmup: Duration::from_millis(300),
             tp_duration: Duration::from_secs(1),
+            stream_warmup: 5_000,
+            stream_messages: 50_000,
+            stream_payload: 64,
+            stream_buffer: DEFAULT_STREAM_BUFFER,
             only: None,
             latency: true,
             throughput: true,
+            stream: true,
             pin: Pin::None,
         }
     } else {
@@ -105,12 +138,18 @@ fn parse_args() -> Result<Config, String> {
             payload: 256,
             tp_warmup: Duration::from_secs(1),
             tp_duration: Duration::from_secs(3),
+            stream_warmup: 20_000,
+            stream_messages: 200_000,
+            stream_payload: 64,
+            stream_buffer: DEFAULT_STREAM_BUFFER,
             only: None,
             latency: true,
             throughput: true,
+            stream: true,
             pin: Pin::None,
         }
     };
+    let mut selected: Option<Vec<Bench>> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
@@ -123,6 +162,10 @@ fn parse_args() -> Result<Config, String> {
             "--rounds" => cfg.rounds = parse_num(&value("--rounds")?)?.max(1),
             "--calls" => cfg.calls = parse_num(&value("--calls")?)?.max(1),
             "--in-flight" => cfg.in_flight = parse_num(&value("--in-flight")?)?.max(1),
+            "--stream-buffer" => cfg.stream_buffer = parse_num(&value("--stream-buffer")?)?,
+            "--stream-messages" => {
+                cfg.stream_messages = parse_num(&value("--stream-messages")?)?.max(1)
+            }
             "--duration" => {
                 let secs: f64 = value("--duration")?
                     .parse()
@@ -148,17 +191,33 @@ fn parse_args() -> Result<Config, String> {
                     }
                 }
             }
-            "--bench" => match value("--bench")?.as_str() {
-                "latency" => cfg.throughput = false,
-                "throughput" => cfg.latency = false,
-                other => return Err(format!("--bench: unknown benchmark {other:?}")),
-            },
+            "--bench" => {
+                // A comma-separated list; repeated flags add up.
+                let list = selected.get_or_insert_with(Vec::new);
+                for name in value("--bench")?.split(',') {
+                    list.push(match name.trim() {
+                        "latency" => Bench::Latency,
+                        "throughput" => Bench::Throughput,
+                        "stream" | "streaming" => Bench::Stream,
+                        other => {
+                            return Err(format!(
+                                "--bench: unknown benchmark {other:?} (latency, throughput, stream)"
+                            ));
+                        }
+                    });
+                }
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    if let Some(list) = selected {
+        cfg.latency = list.contains(&Bench::Latency);
+        cfg.throughput = list.contains(&Bench::Throughput);
+        cfg.stream = list.contains(&Bench::Stream);
     }
     Ok(cfg)
 }
@@ -357,10 +416,41 @@ fn bench_throughput<I: Impl>(cfg: &Config) -> Result<f64, String> {
     Ok((c1 - c0) as f64 / (t1 - t0).as_secs_f64())
 }
 
+/// One connection, one server-streaming call: after a shorter warm-up
+/// stream, `stream_messages` messages of `stream_payload` bytes, timed from
+/// the call to the last message read. Messages per second.
+fn bench_stream<I: Impl>(cfg: &Config) -> Result<f64, String> {
+    let setup = Setup::<I>::new(cfg.pin);
+    let path = setup.path.clone();
+    let (warmup, count, size) = (cfg.stream_warmup, cfg.stream_messages, cfg.stream_payload);
+    let task = setup.client_rt.spawn(async move {
+        let mut client = I::connect(&path).await;
+        if warmup > 0 {
+            let n = I::flood(&mut client, warmup, size).await?;
+            if n != warmup {
+                return Err(format!("warm-up stream: received {n} of {warmup} messages"));
+            }
+        }
+        let start = Instant::now();
+        let n = I::flood(&mut client, count, size).await?;
+        let elapsed = start.elapsed();
+        if n != count {
+            return Err(format!("received {n} of {count} messages"));
+        }
+        Ok::<_, String>(elapsed)
+    });
+    let result = setup.client_rt.block_on(task);
+    setup.finish();
+    let elapsed = result.map_err(|e| format!("{}: stream task failed: {e}", I::NAME))?;
+    let elapsed = elapsed.map_err(|e| format!("{}: stream: {e}", I::NAME))?;
+    Ok(count as f64 / elapsed.as_secs_f64())
+}
+
 #[derive(Clone, Debug, Default)]
 struct Results {
     latency: Vec<Latency>,
     throughput: Vec<f64>,
+    stream: Vec<f64>,
 }
 
 impl Results {
@@ -372,6 +462,9 @@ impl Results {
     }
     fn throughput(&self) -> Option<f64> {
         median(self.throughput.iter().copied())
+    }
+    fn stream(&self) -> Option<f64> {
+        median(self.stream.iter().copied())
     }
 }
 
@@ -393,9 +486,20 @@ fn run_one<I: Impl>(
     cfg: &Config,
     round: usize,
     results: &mut Results,
-    latency: bool,
+    bench: Bench,
 ) -> Result<(), String> {
-    if latency {
+    if bench == Bench::Stream {
+        let mps = bench_stream::<I>(cfg)?;
+        println!(
+            "round {round}  {:<10}  stream {} × {} B  {:>10.0} msg/s  ({:.3} s)",
+            I::NAME,
+            cfg.stream_messages,
+            cfg.stream_payload,
+            mps,
+            cfg.stream_messages as f64 / mps
+        );
+        results.stream.push(mps);
+    } else if bench == Bench::Latency {
         let l = bench_latency::<I>(cfg)?;
         println!(
             "round {round}  {:<10}  unary latency     p50 {:>8.1} µs  p99 {:>8.1} µs  mean {:>8.1} µs  ({} calls)",
@@ -454,6 +558,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cfg: &Config) -> Result<(), String> {
+    wren_impl::STREAM_BUFFER.store(cfg.stream_buffer, Ordering::Relaxed);
     let run_wren = cfg.only != Some(Which::Ttrpc);
     let run_ttrpc = cfg.only != Some(Which::Wren);
     println!(
@@ -481,6 +586,18 @@ fn run(cfg: &Config) -> Result<(), String> {
         cfg.tp_warmup.as_secs_f64(),
         cfg.tp_duration.as_secs_f64()
     );
+    println!(
+        "  stream: 1 connection, 1 server-streaming call of {} messages with a {}-byte payload \
+         (after a {}-message warm-up stream); wren client buffer: {}",
+        cfg.stream_messages,
+        cfg.stream_payload,
+        cfg.stream_warmup,
+        if cfg.stream_buffer == 0 {
+            "wren's default".to_string()
+        } else {
+            format!("{} messages per stream", cfg.stream_buffer)
+        }
+    );
     println!();
 
     let mut wren = Results::default();
@@ -489,17 +606,21 @@ fn run(cfg: &Config) -> Result<(), String> {
         // Alternate which implementation goes first, so neither always runs
         // on a machine the other just warmed (or heated).
         let wren_first = round % 2 == 1;
-        for latency in [true, false] {
-            if (latency && !cfg.latency) || (!latency && !cfg.throughput) {
+        for (bench, on) in [
+            (Bench::Latency, cfg.latency),
+            (Bench::Throughput, cfg.throughput),
+            (Bench::Stream, cfg.stream),
+        ] {
+            if !on {
                 continue;
             }
             for turn in 0..2 {
                 if (turn == 0) == wren_first {
                     if run_wren {
-                        run_one::<Wren>(cfg, round, &mut wren, latency)?;
+                        run_one::<Wren>(cfg, round, &mut wren, bench)?;
                     }
                 } else if run_ttrpc {
-                    run_one::<Ttrpc>(cfg, round, &mut ttrpc, latency)?;
+                    run_one::<Ttrpc>(cfg, round, &mut ttrpc, bench)?;
                 }
             }
         }
@@ -512,6 +633,7 @@ fn run(cfg: &Config) -> Result<(), String> {
     let p50_ratio = ratio(wren.p50(), ttrpc.p50());
     let p99_ratio = ratio(wren.p99(), ttrpc.p99());
     let tp_ratio = ratio(wren.throughput(), ttrpc.throughput());
+    let stream_ratio = ratio(wren.stream(), ttrpc.stream());
 
     let faster = |r: Option<f64>, lower_is_better: bool| match r {
         Some(r) if lower_is_better => format!("wren {:.2}× faster", 1.0 / r),
@@ -568,9 +690,20 @@ fn run(cfg: &Config) -> Result<(), String> {
             0,
         );
     }
+    if cfg.stream {
+        row(
+            "server stream (msgs/s)",
+            wren.stream(),
+            ttrpc.stream(),
+            stream_ratio,
+            false,
+            0,
+        );
+    }
 
     let p50_met = p50_ratio.map(|r| r <= TARGET_P50_RATIO_MAX);
     let tp_met = tp_ratio.map(|r| r >= TARGET_THROUGHPUT_RATIO_MIN);
+    let stream_met = stream_ratio.map(|r| r >= TARGET_STREAM_RATIO_MIN);
     let verdict = |m: Option<bool>| match m {
         Some(true) => "met",
         Some(false) => "MISSED",
@@ -592,13 +725,22 @@ fn run(cfg: &Config) -> Result<(), String> {
             verdict(tp_met)
         );
     }
+    if cfg.stream {
+        println!(
+            "target: wren server-stream msgs/s ≥ {TARGET_STREAM_RATIO_MIN}× ttrpc-rust's (tonic's margin): {} ({})",
+            fmt_opt(stream_ratio, 3),
+            verdict(stream_met)
+        );
+    }
 
     let side = |r: &Results| {
         format!(
-            "{{\"unary_p50_us\":{},\"unary_p99_us\":{},\"throughput_rps\":{},\"rounds\":{{\"unary_p50_us\":[{}],\"unary_p99_us\":[{}],\"throughput_rps\":[{}]}}}}",
+            "{{\"unary_p50_us\":{},\"unary_p99_us\":{},\"throughput_rps\":{},\"stream_msgs_per_s\":{},\
+             \"rounds\":{{\"unary_p50_us\":[{}],\"unary_p99_us\":[{}],\"throughput_rps\":[{}],\"stream_msgs_per_s\":[{}]}}}}",
             json_num(r.p50(), 2),
             json_num(r.p99(), 2),
             json_num(r.throughput(), 0),
+            json_num(r.stream(), 0),
             r.latency
                 .iter()
                 .map(|l| format!("{:.2}", l.p50_us))
@@ -614,27 +756,39 @@ fn run(cfg: &Config) -> Result<(), String> {
                 .map(|t| format!("{t:.0}"))
                 .collect::<Vec<_>>()
                 .join(","),
+            r.stream
+                .iter()
+                .map(|t| format!("{t:.0}"))
+                .collect::<Vec<_>>()
+                .join(","),
         )
     };
     println!(
-        "BENCH_JSON {{\"quick\":{},\"rounds\":{},\"latency_calls\":{},\"in_flight\":{},\"payload_bytes\":{},\"duration_s\":{},\"pin\":\"{}\",\
+        "BENCH_JSON {{\"quick\":{},\"rounds\":{},\"latency_calls\":{},\"in_flight\":{},\"payload_bytes\":{},\"duration_s\":{},\
+         \"stream_messages\":{},\"stream_payload_bytes\":{},\"wren_stream_buffer\":{},\"pin\":\"{}\",\
          \"wren\":{},\"ttrpc_rust\":{},\"ratio\":{{\"unary_p50_wren_over_ttrpc\":{},\"unary_p99_wren_over_ttrpc\":{},\
-         \"throughput_wren_over_ttrpc\":{}}},\"targets\":{{\"unary_p50_ratio_max\":{TARGET_P50_RATIO_MAX},\"unary_p50_met\":{},\
-         \"throughput_ratio_min\":{TARGET_THROUGHPUT_RATIO_MIN},\"throughput_met\":{}}}}}",
+         \"throughput_wren_over_ttrpc\":{},\"stream_wren_over_ttrpc\":{}}},\"targets\":{{\"unary_p50_ratio_max\":{TARGET_P50_RATIO_MAX},\"unary_p50_met\":{},\
+         \"throughput_ratio_min\":{TARGET_THROUGHPUT_RATIO_MIN},\"throughput_met\":{},\
+         \"stream_ratio_min\":{TARGET_STREAM_RATIO_MIN},\"stream_met\":{}}}}}",
         cfg.quick,
         cfg.rounds,
         cfg.calls,
         cfg.in_flight,
         cfg.payload,
         cfg.tp_duration.as_secs_f64(),
+        cfg.stream_messages,
+        cfg.stream_payload,
+        cfg.stream_buffer,
         format!("{:?}", cfg.pin).to_lowercase(),
         side(&wren),
         side(&ttrpc),
         json_num(p50_ratio, 3),
         json_num(p99_ratio, 3),
         json_num(tp_ratio, 3),
+        json_num(stream_ratio, 3),
         json_bool(p50_met),
         json_bool(tp_met),
+        json_bool(stream_met),
     );
     Ok(())
 }

@@ -1,24 +1,32 @@
 //! ttrpc-rust (crates.io `ttrpc`, async): `ttrpc::r#async::Server` with a
-//! hand-written `MethodHandler` per method, and `Client::request`.
+//! hand-written `MethodHandler` per unary method and `StreamHandler` for the
+//! server-streaming one, and `Client::request` / `Client::new_stream`.
 //!
 //! The handlers and the client calls do what ttrpc-rust's generated code does
-//! (`async_request_handler!` / `async_client_request!`), with prost in place
-//! of rust-protobuf for the messages themselves so both implementations spend
-//! the same on the payload codec.
+//! (`async_request_handler!` / `async_client_request!`,
+//! `async_server_streamimg_handler!` + `ServerStreamSender::send`,
+//! `async_client_stream_receive!` + `ClientStreamReceiver::recv`), with prost
+//! in place of rust-protobuf for the messages themselves so both
+//! implementations spend the same on the payload codec.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use prost::Message;
 use tokio::runtime::Runtime;
 use ttrpc::r#async::transport::{Listener, Socket};
-use ttrpc::r#async::{Client, MethodHandler, Server, Service, TtrpcContext};
+use ttrpc::r#async::{
+    Client, MethodHandler, Server, Service, StreamHandler, StreamInner, TtrpcContext,
+};
 use ttrpc::proto::{RequestInit, ResponseInit};
 
 use crate::Impl;
-use crate::msgs::{Echo, Empty, METHOD_ECHO, METHOD_EMPTY, SERVICE};
+use crate::msgs::{
+    Echo, Empty, Flood, METHOD_ECHO, METHOD_EMPTY, METHOD_FLOOD, SERVICE, flood_payload,
+};
 
 pub struct Ttrpc;
 
@@ -60,6 +68,31 @@ impl MethodHandler for EchoMethod {
     }
 }
 
+/// Server streaming: what `async_server_streamimg_handler!` does (the request
+/// arrives as the stream's first message), then one `send` per reply, as
+/// `ServerStreamSender::send` does. `Ok(None)` ends the stream: the server
+/// sends the closing Data frame.
+struct FloodMethod;
+
+#[async_trait]
+impl StreamHandler for FloodMethod {
+    async fn handler(
+        &self,
+        _ctx: TtrpcContext,
+        mut inner: StreamInner,
+    ) -> ttrpc::Result<Option<ttrpc::Response>> {
+        let req_buf = inner.recv().await?;
+        let Flood { count, size } = Flood::decode(&req_buf[..]).map_err(others)?;
+        let data = flood_payload(size as usize);
+        for _ in 0..count {
+            inner
+                .send(Echo { data: data.clone() }.encode_to_vec())
+                .await?;
+        }
+        Ok(None)
+    }
+}
+
 fn request(method: &str, payload: Vec<u8>) -> ttrpc::Request {
     let mut req =
         ttrpc::Request::init_request(SERVICE.to_string(), method.to_string(), 0, Vec::new());
@@ -78,10 +111,9 @@ impl Impl for Ttrpc {
         let mut methods: HashMap<String, Box<dyn MethodHandler + Send + Sync>> = HashMap::new();
         methods.insert(METHOD_EMPTY.to_string(), Box::new(EmptyMethod));
         methods.insert(METHOD_ECHO.to_string(), Box::new(EchoMethod));
-        let service = Service {
-            methods,
-            streams: HashMap::new(),
-        };
+        let mut streams: HashMap<String, Arc<dyn StreamHandler + Send + Sync>> = HashMap::new();
+        streams.insert(METHOD_FLOOD.to_string(), Arc::new(FloodMethod));
+        let service = Service { methods, streams };
         let mut server = Server::new()
             .add_listener(Listener::from(listener))
             .register_service(HashMap::from([(SERVICE.to_string(), service)]));
@@ -127,5 +159,40 @@ impl Impl for Ttrpc {
             let reply = Echo::decode(&res.payload[..]).map_err(|e| e.to_string())?;
             Ok(reply.data.len())
         }
+    }
+
+    async fn flood(client: &mut Client, count: usize, size: usize) -> Result<usize, String> {
+        let req = request(
+            METHOD_FLOOD,
+            Flood {
+                count: count as u64,
+                size: size as u64,
+            }
+            .encode_to_vec(),
+        );
+        // `async_client_stream_receive!`: a stream that sends its request and
+        // only receives.
+        let mut inner = client
+            .new_stream(req, false, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut received = 0;
+        loop {
+            // `ClientStreamReceiver::recv`: `Eof` is the clean end.
+            let buf = match inner.recv().await {
+                Ok(buf) => buf,
+                Err(ttrpc::Error::Eof) => break,
+                Err(e) => return Err(e.to_string()),
+            };
+            let reply = Echo::decode(&buf[..]).map_err(|e| e.to_string())?;
+            if reply.data.len() != size {
+                return Err(format!(
+                    "message of {} bytes, expected {size}",
+                    reply.data.len()
+                ));
+            }
+            received += 1;
+        }
+        Ok(received)
     }
 }
