@@ -324,9 +324,11 @@ where
 
     fn on_outbound(&mut self, id: u32, event: Event, out: &mut Outbox) {
         match event {
-            Event::Message(message) => {
-                if let Err(oversize) = out.push(id, MessageType::DATA, Flags::EMPTY, &message) {
-                    self.fail_stream(id, &oversize.to_status(), out);
+            Event::Messages(messages) => {
+                for message in messages {
+                    if let Err(oversize) = out.push(id, MessageType::DATA, Flags::EMPTY, &message) {
+                        return self.fail_stream(id, &oversize.to_status(), out);
+                    }
                 }
             }
             Event::End(Ok(())) => {

@@ -189,6 +189,9 @@ pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
         waker: None,
         receiver_gone: false,
         last_pop: Instant::now(),
+        pops: 0,
+        pops_at_stamp: 0,
+        limits,
         sender_waker: None,
         closed_waker: None,
     }));
@@ -208,8 +211,14 @@ struct Shared {
     ended: bool,
     waker: Option<Waker>,
     receiver_gone: bool,
-    /// When the consumer last took a message (or the stream began).
+    /// When the consumer was last seen taking messages (or the stream
+    /// began). Stamped only while the buffer is at least half full, so a
+    /// consumer that keeps up reads no clock.
     last_pop: Instant,
+    /// Messages taken in all, and as of `last_pop`.
+    pops: u64,
+    pops_at_stamp: u64,
+    limits: InboxLimits,
     /// The connection, waiting for room.
     sender_waker: Option<Waker>,
     /// The connection, waiting for the consumer to go away.
@@ -272,6 +281,11 @@ impl InboxSender {
         if s.fits(len, &self.limits) {
             self.timer = None;
             return Poll::Ready(Ok(()));
+        }
+        if s.pops != s.pops_at_stamp {
+            // Taken while the buffer was short, unstamped: recent enough.
+            s.last_pop = Instant::now();
+            s.pops_at_stamp = s.pops;
         }
         let give_up_at = s.last_pop + self.limits.stall_timeout;
         if Instant::now() >= give_up_at {
@@ -360,7 +374,11 @@ impl Stream for InboxReceiver {
         let mut s = lock(&self.shared);
         if let Some(message) = s.queue.pop_front() {
             s.bytes -= message.len() + MESSAGE_OVERHEAD;
-            s.last_pop = Instant::now();
+            s.pops += 1;
+            if s.queue.len() * 2 >= s.limits.messages || s.bytes * 2 >= s.limits.bytes {
+                s.last_pop = Instant::now();
+                s.pops_at_stamp = s.pops;
+            }
             let sender = s.sender_waker.take();
             drop(s);
             if let Some(w) = sender {

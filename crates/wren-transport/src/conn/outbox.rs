@@ -12,7 +12,7 @@ use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef
 /// The smallest buffer allocated when the first frame of a batch is queued.
 const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
-const KEEP_CAPACITY: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 256 * 1024;
 
 /// Frames waiting to be written, already encoded.
 ///
