@@ -340,7 +340,10 @@ impl Body {
         M: prost::Message,
         S: Stream<Item = Result<M, Status>> + Send + 'static,
     {
-        Body::from_stream(EncodeStream { inner: stream })
+        Body::from_stream(EncodeStream {
+            inner: stream,
+            buf: bytes::BytesMut::new(),
+        })
     }
 
     /// Whether the body is a stream.
@@ -398,10 +401,16 @@ impl Stream for Once {
     }
 }
 
+/// Encodes into chunks of at least this size, handing out one slice per
+/// message, so a stream of small messages costs an allocation per chunk
+/// rather than per message.
+const ENCODE_CHUNK: usize = 8 * 1024;
+
 pin_project_lite::pin_project! {
     struct EncodeStream<S> {
         #[pin]
         inner: S,
+        buf: bytes::BytesMut,
     }
 }
 
@@ -409,10 +418,18 @@ impl<M: prost::Message, S: Stream<Item = Result<M, Status>>> Stream for EncodeSt
     type Item = Result<Bytes, Status>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project()
-            .inner
-            .poll_next(cx)
-            .map(|item| item.map(|r| r.map(|m| Bytes::from(m.encode_to_vec()))))
+        let this = self.project();
+        let item = std::task::ready!(this.inner.poll_next(cx));
+        Poll::Ready(item.map(|r| {
+            r.map(|m| {
+                let len = m.encoded_len();
+                if this.buf.capacity() < len {
+                    this.buf.reserve(len.max(ENCODE_CHUNK));
+                }
+                m.encode_raw(this.buf);
+                this.buf.split().freeze()
+            })
+        }))
     }
 }
 
