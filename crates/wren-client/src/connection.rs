@@ -1,7 +1,6 @@
 //! [`ClientConnection`]: the client's side of the connection driver.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -116,7 +115,7 @@ impl Stream for Tagged {
 /// wire strictly increasing without a lock.
 pub(crate) struct ClientConnection {
     commands: mpsc::Receiver<Command>,
-    pending: HashMap<u32, Pending>,
+    pending: wren_transport::StreamMap<Pending>,
     outbound: SelectAll<Abortable<Tagged>>,
     next_id: Option<u32>,
     sweep_at: usize,
@@ -152,7 +151,7 @@ impl ClientConnection {
     pub(crate) fn new(commands: mpsc::Receiver<Command>) -> ClientConnection {
         ClientConnection {
             commands,
-            pending: HashMap::new(),
+            pending: wren_transport::StreamMap::default(),
             outbound: SelectAll::new(),
             next_id: Some(1),
             sweep_at: MIN_SWEEP,

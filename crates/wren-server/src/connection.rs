@@ -1,6 +1,5 @@
 //! [`ServerConnection`]: the server's side of the connection driver.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -62,10 +61,11 @@ where
     service: S,
     config: Arc<ConnectionConfig>,
     /// Who is on the other end; a clone goes into every request's extensions.
-    peer: wren_transport::Peer,
+    /// The connection's peer, attached to every request without an allocation.
+    peer: Arc<wren_transport::Peer>,
     calls: FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>,
     outbound: SelectAll<Abortable<OutStream>>,
-    streams: HashMap<u32, StreamState>,
+    streams: wren_transport::StreamMap<StreamState>,
     last_stream_id: u32,
     /// A message waiting for room in a full stream buffer; no frame is read
     /// while it waits.
@@ -89,10 +89,10 @@ where
         ServerConnection {
             service,
             config,
-            peer,
+            peer: Arc::new(peer),
             calls: FuturesUnordered::new(),
             outbound: SelectAll::new(),
-            streams: HashMap::new(),
+            streams: wren_transport::StreamMap::default(),
             last_stream_id: 0,
             held: None,
             idle: None,
@@ -179,7 +179,7 @@ where
             Body::new(envelope.payload)
         };
         let mut req = Request::new(body);
-        req.extensions_mut().insert(self.peer.clone());
+        req.extensions_mut().insert_shared(self.peer.clone());
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {

@@ -24,6 +24,7 @@ mod error;
 mod extensions;
 mod fd;
 mod hybrid_vsock;
+mod ids;
 mod listener;
 mod peer;
 mod socket;
@@ -42,6 +43,7 @@ pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error}
 pub use crate::extensions::Extensions;
 pub use crate::fd::{LISTEN_FDS_START, ListenFd, take_listen_fds};
 pub use crate::hybrid_vsock::{HybridVsockError, hybrid_vsock_handshake};
+pub use crate::ids::{StreamIdHasher, StreamMap};
 pub use crate::listener::{EndpointListener, IntoListener, Listener, is_connection_error};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::socket::EndpointStream;
