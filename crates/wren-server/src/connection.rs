@@ -63,8 +63,12 @@ where
     /// Who is on the other end; a clone goes into every request's extensions.
     /// The connection's peer, attached to every request without an allocation.
     peer: Arc<wren_transport::Peer>,
-    calls: FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>,
-    outbound: SelectAll<Abortable<OutStream>>,
+    /// Created with the connection's first call (its allocation is sized by
+    /// the handler future, which can be large).
+    calls: Option<FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>>,
+    /// Created with the connection's first server stream: an idle
+    /// connection that never streamed keeps no select state.
+    outbound: Option<SelectAll<Abortable<OutStream>>>,
     streams: wren_transport::StreamMap<StreamState>,
     last_stream_id: u32,
     /// A message waiting for room in a full stream buffer; no frame is read
@@ -90,8 +94,8 @@ where
             service,
             config,
             peer: Arc::new(peer),
-            calls: FuturesUnordered::new(),
-            outbound: SelectAll::new(),
+            calls: None,
+            outbound: None,
             streams: wren_transport::StreamMap::default(),
             last_stream_id: 0,
             held: None,
@@ -209,7 +213,9 @@ where
         );
         let sleep = deadline.map(|d| tokio::time::sleep_until(d.into()));
         let call = self.service.clone().oneshot(req);
-        self.calls.push(CallFuture::new(id, call, sleep, cancelled));
+        self.calls
+            .get_or_insert_with(FuturesUnordered::new)
+            .push(CallFuture::new(id, call, sleep, cancelled));
     }
 
     fn on_data(&mut self, frame: Frame, out: &mut Outbox) {
@@ -304,7 +310,9 @@ where
             let (handle, registration) = AbortHandle::new_pair();
             state.outbound = Some(handle);
             let stream = OutStream::new(id, resp.into_inner().into_stream(), state.deadline);
-            self.outbound.push(Abortable::new(stream, registration));
+            self.outbound
+                .get_or_insert_with(SelectAll::new)
+                .push(Abortable::new(stream, registration));
             return;
         }
         let payload = match resp.into_inner().into_message() {
@@ -379,16 +387,26 @@ where
             return Poll::Ready(());
         }
         self.poll_held(cx, out);
-        while let Poll::Ready(Some((id, result))) = self.calls.poll_next_unpin(cx) {
+        while let Some(Poll::Ready(Some((id, result)))) =
+            self.calls.as_mut().map(|calls| calls.poll_next_unpin(cx))
+        {
             self.on_call_done(id, result, out);
         }
         while !out.is_full() {
-            match self.outbound.poll_next_unpin(cx) {
+            let Some(outbound) = &mut self.outbound else {
+                break;
+            };
+            match outbound.poll_next_unpin(cx) {
                 Poll::Ready(Some((id, event))) => self.on_outbound(id, event, out),
                 Poll::Ready(None) | Poll::Pending => break,
             }
         }
-        let quiet = self.streams.is_empty() && self.calls.is_empty();
+        let quiet = self.streams.is_empty() && self.calls.as_ref().is_none_or(|c| c.is_empty());
+        if quiet {
+            // Give back the call set's allocation (sized by the handler
+            // future): an idle connection should cost next to nothing.
+            self.calls = None;
+        }
         if self.draining && quiet {
             return Poll::Ready(());
         }
@@ -419,8 +437,8 @@ where
         self.closing = true;
         self.held = None;
         // Dropping the calls and streams cancels their handlers.
-        self.calls = FuturesUnordered::new();
-        self.outbound = SelectAll::new();
+        self.calls = None;
+        self.outbound = None;
         self.streams.clear();
     }
 }

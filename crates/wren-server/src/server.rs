@@ -314,7 +314,7 @@ impl<L> Router<L> {
                     let (acceptor, service, config) =
                         (acceptor.clone(), service.clone(), config.clone());
                     let (drain, close) = (shutdown.drain_token(), shutdown.close_token());
-                    tracker.spawn(async move {
+                    let fut = async move {
                         // Policy and accept hook; a rejected peer is closed unread.
                         let Some(peer) = acceptor.handshake(info, &drain).await else {
                             return;
@@ -322,7 +322,8 @@ impl<L> Router<L> {
                         let dispatch = ServerConnection::new(service, config, peer);
                         drive(Connection::new(io, dispatch, settings), drain, close).await;
                         drop(slot);
-                    });
+                    };
+                    tracker.spawn(fut);
                 }
                 Err(e) if wren_transport::is_connection_error(&e) => continue,
                 Err(e) => {
