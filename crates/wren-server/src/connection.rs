@@ -39,6 +39,9 @@ pub(crate) struct ConnectionConfig {
     pub(crate) idle_timeout: Option<Duration>,
 }
 
+/// The handlers of a connection's calls in flight.
+type Calls<S> = FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>;
+
 /// One open stream id: a unary call or a stream in flight.
 struct StreamState {
     kind: MethodKind,
@@ -65,7 +68,7 @@ where
     peer: Arc<wren_transport::Peer>,
     /// Created with the connection's first call (its allocation is sized by
     /// the handler future, which can be large).
-    calls: Option<FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>>,
+    calls: Option<Calls<S>>,
     /// Created with the connection's first server stream: an idle
     /// connection that never streamed keeps no select state.
     outbound: Option<SelectAll<Abortable<OutStream>>>,
