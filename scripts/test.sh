@@ -42,6 +42,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
+echo "== generated wire messages are up to date"
+cargo run -q --locked -p xtask -- codegen --check
 echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
