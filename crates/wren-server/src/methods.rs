@@ -47,7 +47,7 @@ impl Methods {
     /// Adds a unary method. The request message is decoded before `handler`
     /// runs; one that does not decode gets `INVALID_ARGUMENT`.
     #[must_use]
-    pub fn unary<In, Out, F, Fut>(mut self, method: &'static str, handler: F) -> Methods
+    pub fn unary<In, Out, F, Fut>(self, method: &'static str, handler: F) -> Methods
     where
         In: prost::Message + Default + 'static,
         Out: prost::Message + 'static,
@@ -55,18 +55,14 @@ impl Methods {
         Fut: Future<Output = Result<Response<Out>, Status>> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let erased =
-            move |req: Request<Body>| -> BoxFuture<'static, Result<Response<Body>, Status>> {
-                let handler = handler.clone();
-                Box::pin(async move {
-                    let req = req.try_map(|body| body.decode::<In>())?;
-                    let resp = handler(req).await?;
-                    Ok(resp.map(|m| Body::encode(&m)))
-                })
-            };
-        self.methods
-            .insert(method, (MethodKind::Unary, Arc::new(erased)));
-        self
+        self.insert(method, MethodKind::Unary, move |req: Request<Body>| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let req = req.try_map(|body| body.decode::<In>())?;
+                let resp = handler(req).await?;
+                Ok(resp.map(|m| Body::encode(&m)))
+            })
+        })
     }
 
     /// Adds a server-streaming method: one request, a stream of replies. The
