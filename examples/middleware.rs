@@ -11,10 +11,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tower::{Layer, Service, ServiceBuilder};
-use wren::{Body, Channel, Request, Response, Server, Status};
 use wren_examples::hello::greeter_client::GreeterClient;
 use wren_examples::hello::greeter_server::{Greeter, GreeterServer};
 use wren_examples::hello::{HelloReply, HelloRequest};
+use wren_rpc::{Body, Channel, Request, Response, Server, Status};
 
 struct MyGreeter;
 
@@ -54,11 +54,11 @@ struct TokenCheck<S> {
 impl<S> Service<Request<Body>> for TokenCheck<S>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
-    S::Error: Into<wren::transport::BoxError>,
+    S::Error: Into<wren_rpc::transport::BoxError>,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;
-    type Error = wren::transport::BoxError;
+    type Error = wren_rpc::transport::BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -116,7 +116,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .unwrap_err();
     println!("without the token: {} ({})", err.code(), err.message());
-    assert_eq!(err.code(), wren::Code::PermissionDenied);
+    assert_eq!(err.code(), wren_rpc::Code::PermissionDenied);
 
     let mut req = Request::new(HelloRequest {
         name: "slowpoke".into(),
@@ -124,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     req.metadata_mut().insert("authorization", "s3cret");
     let err = client.say_hello(req).await.unwrap_err();
     println!("a slow handler:    {} ({})", err.code(), err.message());
-    assert_eq!(err.code(), wren::Code::DeadlineExceeded);
+    assert_eq!(err.code(), wren_rpc::Code::DeadlineExceeded);
 
     shutdown.shutdown().await;
     server.await??;

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use wren::{Channel, Request, Response, Server, Status};
 use wren_examples::hello::greeter_client::GreeterClient;
 use wren_examples::hello::greeter_server::{Greeter, GreeterServer};
 use wren_examples::hello::{HelloReply, HelloRequest};
+use wren_rpc::{Channel, Request, Response, Server, Status};
 
 struct MyGreeter;
 

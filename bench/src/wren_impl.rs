@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::runtime::Runtime;
-use wren::server::{Methods, ShutdownHandle};
-use wren::{Channel, Client, Request, Response};
+use wren_rpc::server::{Methods, ShutdownHandle};
+use wren_rpc::{Channel, Client, Request, Response};
 
 use crate::Impl;
 use crate::msgs::{
@@ -48,7 +48,7 @@ impl Impl for Wren {
                 let replies = (0..count).map(move |_| Ok(Echo { data: data.clone() }));
                 Ok(Response::new(futures_util::stream::iter(replies)))
             });
-        let router = wren::Server::builder().add_service(service);
+        let router = wren_rpc::Server::builder().add_service(service);
         let shutdown = router.shutdown_handle();
         let task = rt.spawn(router.serve(listener));
         WrenServer { shutdown, task }

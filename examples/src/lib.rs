@@ -3,5 +3,5 @@
 /// The `hello.v1` package from `proto/hello/v1/hello.proto`.
 pub mod hello {
     #![allow(missing_docs)]
-    wren::include_proto!("hello.v1");
+    wren_rpc::include_proto!("hello.v1");
 }

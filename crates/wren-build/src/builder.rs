@@ -11,7 +11,7 @@ use prost_types::FileDescriptorSet;
 use crate::generator::{Errors, Settings, WrenGenerator};
 
 /// The default for [`Builder::wren_path`].
-pub const DEFAULT_WREN_PATH: &str = "::wren";
+pub const DEFAULT_WREN_PATH: &str = "::wren_rpc";
 
 /// Configures code generation; made by [`configure()`](crate::configure).
 ///
@@ -277,7 +277,7 @@ impl Builder {
 
     /// The path generated code reaches wren by. Set it when wren is
     /// re-exported from another crate or renamed in `Cargo.toml`.
-    /// Default: [`DEFAULT_WREN_PATH`], `::wren`.
+    /// Default: [`DEFAULT_WREN_PATH`], `::wren_rpc`.
     pub fn wren_path(mut self, path: impl AsRef<str>) -> Self {
         self.wren_path = path.as_ref().to_owned();
         self
@@ -301,7 +301,7 @@ impl Builder {
     }
 
     /// Where to write the generated files. Default: `$OUT_DIR`, which is
-    /// where [`include_proto!`](https://docs.rs/wren/latest/wren/macro.include_proto.html)
+    /// where [`include_proto!`](https://docs.rs/wren-rpc/latest/wren_rpc/macro.include_proto.html)
     /// looks.
     pub fn out_dir(mut self, path: impl AsRef<Path>) -> Self {
         self.out_dir = Some(path.as_ref().to_owned());

@@ -1,4 +1,4 @@
-//! Code generation for [wren](https://docs.rs/wren), ttrpc for Rust, from a
+//! Code generation for [wren](https://docs.rs/wren-rpc), ttrpc for Rust, from a
 //! `build.rs`: prost messages plus, for every proto service, a server trait
 //! with the tower service that serves it and a typed client.
 //!
@@ -11,7 +11,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! wren = "0.1"
+//! wren-rpc = "0.1"
 //!
 //! [build-dependencies]
 //! wren-build = "0.1"
@@ -27,7 +27,7 @@
 //! ```ignore
 //! // src/lib.rs
 //! pub mod pb {
-//!     wren::include_proto!("helloworld.v1");
+//!     wren_rpc::include_proto!("helloworld.v1");
 //! }
 //! use pb::greeter_server::{Greeter, GreeterServer};
 //! use pb::greeter_client::GreeterClient;
@@ -40,7 +40,7 @@
 //!   (implement it with `async fn`);
 //! - `greeter_server::GreeterServer<T>`, a `tower::Service` that decodes a
 //!   request, calls the trait and encodes the reply, to pass to
-//!   `wren::Server::add_service`;
+//!   `wren_rpc::Server::add_service`;
 //! - `greeter_client::GreeterClient<S = Channel>`, with an `async fn` per rpc,
 //!   over a `Channel` or any other tower service of ttrpc bodies.
 //!
@@ -84,7 +84,7 @@ pub use protox;
 
 /// A [`Builder`] with the defaults: servers and clients, protox rather than
 /// `protoc`, output into `$OUT_DIR`, generated code reaching wren as
-/// `::wren`.
+/// `::wren_rpc`.
 pub fn configure() -> Builder {
     Builder::default()
 }

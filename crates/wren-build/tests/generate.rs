@@ -107,13 +107,17 @@ fn server_and_client_can_be_left_out() {
 fn wren_and_prost_paths() {
     let out = tempfile::tempdir().unwrap();
     builder(out.path())
-        .wren_path("::my_rpc::wren")
+        .wren_path("::my_rpc::wren_rpc")
         .compile_protos(&[hello_proto()], &[fixtures().join("helloworld")])
         .unwrap();
     let text = read(out.path().join("helloworld.v1.rs"));
-    assert!(text.contains("::my_rpc::wren::codegen::Request<super::HelloRequest>"));
-    assert!(text.contains("#[prost(prost_path = \"::my_rpc::wren::prost\")]"));
-    assert!(!text.replace("::my_rpc::wren::", "").contains("::wren::"));
+    assert!(text.contains("::my_rpc::wren_rpc::codegen::Request<super::HelloRequest>"));
+    assert!(text.contains("#[prost(prost_path = \"::my_rpc::wren_rpc::prost\")]"));
+    assert!(
+        !text
+            .replace("::my_rpc::wren_rpc::", "")
+            .contains("::wren_rpc::")
+    );
 
     let out = tempfile::tempdir().unwrap();
     builder(out.path())
@@ -122,7 +126,7 @@ fn wren_and_prost_paths() {
         .unwrap();
     let text = read(out.path().join("helloworld.v1.rs"));
     assert!(text.contains("#[prost(prost_path = \"::prost\")]"));
-    assert!(text.contains("::wren::codegen::Request"));
+    assert!(text.contains("::wren_rpc::codegen::Request"));
 }
 
 #[test]

@@ -10,10 +10,10 @@ use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use wren::prost::{Message, Name};
-use wren::prost_types::{Any, Timestamp};
-use wren::server::ShutdownHandle;
-use wren::{Channel, Request, Response, Server, Status};
+use wren_rpc::prost::{Message, Name};
+use wren_rpc::prost_types::{Any, Timestamp};
+use wren_rpc::server::ShutdownHandle;
+use wren_rpc::{Channel, Request, Response, Server, Status};
 
 use crate::api::containerd::events::{TaskCreate, TaskDelete, TaskExit, TaskStart};
 use crate::api::containerd::services::events::ttrpc::v1::ForwardRequest;
@@ -71,7 +71,7 @@ impl Event {
     /// Decodes an envelope's `Any`. containerd's Go `typeurl` writes the
     /// bare full name (`containerd.events.TaskCreate`); a
     /// `type.googleapis.com/` style prefix is accepted too.
-    pub fn decode(any: &Any) -> Result<Event, wren::prost::DecodeError> {
+    pub fn decode(any: &Any) -> Result<Event, wren_rpc::prost::DecodeError> {
         let name = any.type_url.rsplit('/').next().unwrap_or_default();
         fn is<M: Name>(name: &str) -> bool {
             name == M::full_name()
@@ -557,7 +557,7 @@ async fn shutdown_shim(
     );
     match tokio::time::timeout(limit, client.shutdown(req)).await {
         Ok(Ok(_)) => step!("Shutdown -> ok"),
-        Ok(Err(e)) if wren::client::is_closed(&e) => {
+        Ok(Err(e)) if wren_rpc::client::is_closed(&e) => {
             step!("Shutdown -> connection closed by the exiting shim ({e})");
         }
         Ok(Err(e)) => return Err(context("Shutdown", e)),

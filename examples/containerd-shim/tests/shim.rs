@@ -185,8 +185,8 @@ fn tells_static_from_dynamic_executables() {
 #[test]
 fn decodes_events_by_bare_type_name() {
     use containerd_shim_example::api::containerd::events::TaskStart;
-    use wren::prost::{Message, Name};
-    use wren::prost_types::Any;
+    use wren_rpc::prost::{Message, Name};
+    use wren_rpc::prost_types::Any;
 
     let start = TaskStart {
         container_id: "c1".to_owned(),

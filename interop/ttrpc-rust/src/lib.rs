@@ -18,7 +18,7 @@ pub mod wren_side;
 
 /// wren's messages and service code (wren-build).
 pub mod pb {
-    wren::include_proto!("wren.interop.streaming.v1");
+    wren_rpc::include_proto!("wren.interop.streaming.v1");
 }
 
 /// ttrpc-rust's messages and service code (ttrpc-codegen, rust-protobuf).

@@ -11,8 +11,8 @@ use tempfile::TempDir;
 use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use wren::server::ShutdownHandle;
-use wren::{Request, Response, Server, Status, Streaming};
+use wren_rpc::server::ShutdownHandle;
+use wren_rpc::{Request, Response, Server, Status, Streaming};
 
 use crate::pb::streaming_client::StreamingClient;
 use crate::pb::streaming_server::{self, StreamingServer};
@@ -170,7 +170,7 @@ impl WrenServer {
 
 /// A generated wren client on a new connection to `path`.
 pub async fn client(path: &Path) -> StreamingClient {
-    let channel = wren::Channel::connect_unix(path)
+    let channel = wren_rpc::Channel::connect_unix(path)
         .await
         .expect("wren connects");
     StreamingClient::new(channel)

@@ -2,8 +2,8 @@
 //! client and a server: what ttrpc-rust sends where Go's rules leave room,
 //! and that wren answers it as Go would.
 
-use wren::codec::proto;
-use wren::prost::Message;
+use wren_rpc::codec::proto;
+use wren_rpc::prost::Message;
 use wren_interop_ttrpc_rust::pb;
 use wren_interop_ttrpc_rust::tap::{
     DATA, Dir, NO_DATA, REMOTE_CLOSED, REMOTE_OPEN, REQUEST, RESPONSE, Seen, Tap,

@@ -8,7 +8,7 @@
 //! parts counts none (see the README). Every call connects directly.
 
 use futures::stream;
-use wren::{Code, Request};
+use wren_rpc::{Code, Request};
 use wren_interop_ttrpc_rust::pb::streaming_client::StreamingClient;
 use wren_interop_ttrpc_rust::pb::{EchoPayload, Part, Sum};
 use wren_interop_ttrpc_rust::ttrpc_side::TtrpcServer;
@@ -247,7 +247,7 @@ async fn oversize_request_is_refused_by_the_wren_client_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_request_is_invalid_argument_on_ttrpc_rust() {
     let server = TtrpcServer::start().await;
-    let channel = wren::Channel::builder()
+    let channel = wren_rpc::Channel::builder()
         .max_message_size(2 * MAX_MESSAGE)
         .connect_unix(server.path())
         .await

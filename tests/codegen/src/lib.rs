@@ -11,7 +11,7 @@ pub mod hello {
     /// Version 1.
     pub mod v1 {
         #![allow(missing_docs)]
-        wren::include_proto!("hello.v1");
+        wren_rpc::include_proto!("hello.v1");
     }
 }
 
@@ -20,18 +20,18 @@ pub mod common {
     /// Version 1.
     pub mod v1 {
         #![allow(missing_docs)]
-        wren::include_proto!("common.v1");
+        wren_rpc::include_proto!("common.v1");
     }
 }
 
 /// `collide` and `collide.services`: names that collide with Rust.
 pub mod collide {
     #![allow(missing_docs)]
-    wren::include_proto!("collide");
+    wren_rpc::include_proto!("collide");
 
     /// `collide.services`.
     pub mod services {
-        wren::include_proto!("collide.services");
+        wren_rpc::include_proto!("collide.services");
     }
 }
 
@@ -40,7 +40,7 @@ pub mod secret {
     /// Version 1.
     pub mod v1 {
         #![allow(missing_docs)]
-        wren::include_proto!("secret.v1");
+        wren_rpc::include_proto!("secret.v1");
     }
 }
 
@@ -51,7 +51,7 @@ pub mod containerd {
         /// Version 2.
         pub mod v2 {
             #![allow(missing_docs)]
-            wren::include_proto!("containerd.task.v2");
+            wren_rpc::include_proto!("containerd.task.v2");
         }
     }
 }
@@ -59,7 +59,7 @@ pub mod containerd {
 /// The file without a package.
 pub mod bare {
     #![allow(missing_docs)]
-    wren::include_proto!("_");
+    wren_rpc::include_proto!("_");
 }
 
 /// Every package again, through prost's include file.

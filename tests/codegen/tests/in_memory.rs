@@ -10,8 +10,8 @@ use codegen_tests::common::v1::{Level, ThingRef, selector};
 use codegen_tests::containerd::task::v2 as task;
 use codegen_tests::hello::v1::{self as hello, HelloRequest};
 use codegen_tests::{bare, secret};
-use wren::prost_types::{Any, Timestamp};
-use wren::{Code, Request};
+use wren_rpc::prost_types::{Any, Timestamp};
+use wren_rpc::{Code, Request};
 
 use hello::clock_client::ClockClient;
 use hello::clock_server::ClockServer;
@@ -286,8 +286,8 @@ async fn the_include_file_holds_the_same_services() {
         async fn say_hello(
             &self,
             request: Request<all_hello::HelloRequest>,
-        ) -> Result<wren::Response<all_hello::HelloReply>, wren::Status> {
-            Ok(wren::Response::new(all_hello::HelloReply {
+        ) -> Result<wren_rpc::Response<all_hello::HelloReply>, wren_rpc::Status> {
+            Ok(wren_rpc::Response::new(all_hello::HelloReply {
                 message: request.into_inner().name,
                 at: None,
             }))
@@ -295,11 +295,15 @@ async fn the_include_file_holds_the_same_services() {
         async fn get_thing(
             &self,
             _request: Request<codegen_tests::all::common::v1::ThingRef>,
-        ) -> Result<wren::Response<codegen_tests::all::common::v1::Thing>, wren::Status> {
-            Err(wren::Status::not_found("no things"))
+        ) -> Result<wren_rpc::Response<codegen_tests::all::common::v1::Thing>, wren_rpc::Status>
+        {
+            Err(wren_rpc::Status::not_found("no things"))
         }
-        async fn ping(&self, _request: Request<()>) -> Result<wren::Response<()>, wren::Status> {
-            Ok(wren::Response::new(()))
+        async fn ping(
+            &self,
+            _request: Request<()>,
+        ) -> Result<wren_rpc::Response<()>, wren_rpc::Status> {
+            Ok(wren_rpc::Response::new(()))
         }
     }
     let mut client = all_hello::greeter_client::GreeterClient::new(

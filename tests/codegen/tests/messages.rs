@@ -6,7 +6,7 @@ use codegen_tests::collide;
 use codegen_tests::common::v1::{Level, Selector, Thing, selector};
 use codegen_tests::containerd::task::v2 as task;
 use codegen_tests::secret::v1::Secret;
-use wren::prost::Message;
+use wren_rpc::prost::Message;
 
 #[test]
 fn serde_derives_pass_through_to_messages_and_fields() {
@@ -42,7 +42,7 @@ fn well_known_types_are_wrens_prost_types() {
     let deleted = task::DeleteResponse {
         pid: 1,
         exit_status: 2,
-        exited_at: Some(wren::prost_types::Timestamp {
+        exited_at: Some(wren_rpc::prost_types::Timestamp {
             seconds: 3,
             nanos: 4,
         }),
@@ -50,7 +50,7 @@ fn well_known_types_are_wrens_prost_types() {
     let decoded = task::DeleteResponse::decode(deleted.encode_to_vec().as_slice()).unwrap();
     assert_eq!(decoded, deleted);
     let create = task::CreateTaskRequest {
-        options: Some(wren::prost_types::Any::default()),
+        options: Some(wren_rpc::prost_types::Any::default()),
         ..Default::default()
     };
     assert!(create.options.is_some());

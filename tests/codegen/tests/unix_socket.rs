@@ -1,5 +1,5 @@
-//! Generated servers behind a real `wren::Server`, called by generated
-//! clients over a unix socket through a `wren::Channel`.
+//! Generated servers behind a real `wren_rpc::Server`, called by generated
+//! clients over a unix socket through a `wren_rpc::Channel`.
 
 mod support;
 
@@ -9,7 +9,7 @@ use codegen_tests::collide::{self, services};
 use codegen_tests::containerd::task::v2 as task;
 use codegen_tests::hello::v1::{self as hello, HelloRequest};
 use support::{RecordLayer, pairs, take};
-use wren::{Channel, Client, Code, Request, Server};
+use wren_rpc::{Channel, Client, Code, Request, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_services_over_a_unix_socket() {

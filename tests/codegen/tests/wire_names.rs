@@ -9,9 +9,9 @@ use codegen_tests::common::v1::ThingRef;
 use codegen_tests::hello::v1::{self as hello, HelloRequest};
 use support::{RecordLayer, pairs, take};
 use tower::{Layer, Service, ServiceExt};
-use wren::codegen::MethodKind;
-use wren::server::NamedService;
-use wren::{Body, Client, Code, Request};
+use wren_rpc::codegen::MethodKind;
+use wren_rpc::server::NamedService;
+use wren_rpc::{Body, Client, Code, Request};
 
 use hello::greeter_client::GreeterClient;
 use hello::greeter_server::GreeterServer;
@@ -115,9 +115,9 @@ fn servers_know_their_names_and_methods() {
 }
 
 /// Calls `method` on `service` with an empty body, as a raw ttrpc request.
-async fn raw_call<S>(service: S, method: &str) -> Result<wren::Response<Body>, wren::Status>
+async fn raw_call<S>(service: S, method: &str) -> Result<wren_rpc::Response<Body>, wren_rpc::Status>
 where
-    S: Service<Request<Body>, Response = wren::Response<Body>, Error = wren::Status>,
+    S: Service<Request<Body>, Response = wren_rpc::Response<Body>, Error = wren_rpc::Status>,
 {
     let mut req = Request::new(Body::empty());
     req.set_path("whatever.the.Router.said", method.to_owned());
@@ -149,8 +149,8 @@ async fn unknown_methods_are_unimplemented() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn streaming_methods_are_registered_with_their_kinds() {
-    use wren::MethodKind;
-    use wren::server::NamedService;
+    use wren_rpc::MethodKind;
+    use wren_rpc::server::NamedService;
     let server = ResultServer::new(support::Collide);
     assert_eq!(server.method_kind("Watch"), MethodKind::ServerStreaming);
     assert_eq!(server.method_kind("Upload"), MethodKind::ClientStreaming);

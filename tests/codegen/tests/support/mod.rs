@@ -13,8 +13,8 @@ use codegen_tests::containerd::task::v2 as task;
 use codegen_tests::hello::v1::{self as hello, HelloReply, HelloRequest};
 use codegen_tests::{bare, secret};
 use tower::{Layer, Service};
-use wren::prost_types::Timestamp;
-use wren::{Body, Request, Response, Status};
+use wren_rpc::prost_types::Timestamp;
+use wren_rpc::{Body, Request, Response, Status};
 
 // ===== hello.v1 =====
 
@@ -73,7 +73,7 @@ impl hello::clock_server::Clock for Clock {
                 seconds: 42,
                 nanos: 0,
             }),
-            raw: wren::prost::bytes::Bytes::from_static(b"raw"),
+            raw: wren_rpc::prost::bytes::Bytes::from_static(b"raw"),
             selector: Some(Selector {
                 by: Some(selector::By::Range(selector::Range { from: 1, to: 2 })),
                 note: Some("n".into()),
@@ -125,7 +125,7 @@ impl services::result_server::Result for Collide {
 
     async fn upload(
         &self,
-        request: Request<wren::Streaming<collide::Request>>,
+        request: Request<wren_rpc::Streaming<collide::Request>>,
     ) -> Result<Response<collide::Response>, Status> {
         let mut stream = request.into_inner();
         let mut seen = Vec::new();
@@ -139,7 +139,7 @@ impl services::result_server::Result for Collide {
 
     async fn chat(
         &self,
-        request: Request<wren::Streaming<collide::Request>>,
+        request: Request<wren_rpc::Streaming<collide::Request>>,
     ) -> Result<Response<Self::ChatStream>, Status> {
         use futures_util::StreamExt;
         let replies = request.into_inner().map(|message| {

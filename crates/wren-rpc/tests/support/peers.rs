@@ -10,7 +10,7 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
-        .expect("crates/wren is two levels below the root")
+        .expect("crates/wren-rpc is two levels below the root")
         .to_path_buf()
 }
 

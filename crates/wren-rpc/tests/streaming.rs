@@ -6,7 +6,7 @@ mod support;
 
 use futures_util::stream;
 use support::streaming::*;
-use wren::{Client, Code, Request, Response, Server, Streaming};
+use wren_rpc::{Client, Code, Request, Response, Server, Streaming};
 
 fn server() -> TestServer {
     TestServer::spawn(Server::builder().add_service(service()))

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use prost::Message;
-use wren::server::Methods;
-use wren::{Code, Request, Response, Status};
+use wren_rpc::server::Methods;
+use wren_rpc::{Code, Request, Response, Status};
 
 pub const SERVICE: &str = "wren.interop.v1.Echo";
 pub const FAIL_DETAIL_URL: &str = "type.googleapis.com/wren.interop.v1.FailDetail";

@@ -16,9 +16,9 @@ use support::streaming::*;
 use tokio::sync::{Notify, mpsc};
 use tower::ServiceBuilder;
 use tower_service::Service;
-use wren::codec::{Flags, MessageType};
-use wren::server::Methods;
-use wren::{Body, Client, Code, MethodKind, Request, Response, Server, Status, Streaming};
+use wren_rpc::codec::{Flags, MessageType};
+use wren_rpc::server::Methods;
+use wren_rpc::{Body, Client, Code, MethodKind, Request, Response, Server, Status, Streaming};
 
 const PROBE: &str = "wren.test.StreamProbe";
 
@@ -351,7 +351,7 @@ async fn the_server_itself_enforces_a_stream_deadline() {
         match frame.kind {
             MessageType::DATA => assert_eq!(frame.flags, Flags::EMPTY, "{frame:?}"),
             MessageType::RESPONSE => {
-                break wren::codec::proto::Response::decode(frame.payload)
+                break wren_rpc::codec::proto::Response::decode(frame.payload)
                     .unwrap()
                     .status
                     .expect("a status");
@@ -409,11 +409,11 @@ struct Recorded<S> {
 impl<S> Service<Request<Body>> for Recorded<S>
 where
     S: Service<Request<Body>, Response = Response<Body>> + Send,
-    S::Error: Into<wren::transport::BoxError>,
+    S::Error: Into<wren_rpc::transport::BoxError>,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;
-    type Error = wren::transport::BoxError;
+    type Error = wren_rpc::transport::BoxError;
     type Future = BoxFuture<'static, Result<Response<Body>, Self::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -460,7 +460,7 @@ fn denied<T>(message: T) -> Request<T> {
 async fn every_kind<S>(client: &mut Client<S>)
 where
     S: Service<Request<Body>, Response = Response<Body>>,
-    S::Error: Into<wren::transport::BoxError>,
+    S::Error: Into<wren_rpc::transport::BoxError>,
 {
     let echoes = (1..=3).map(|seq| EchoPayload {
         seq,

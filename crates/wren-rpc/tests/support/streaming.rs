@@ -18,10 +18,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tower_service::Service;
-use wren::codec::{Flags, Frame, HEADER_LEN, Header, MessageType, proto};
-use wren::server::{Methods, Router, Routes, ShutdownHandle};
-use wren::transport::BoxError;
-use wren::{Body, Request, Response, Status, Streaming};
+use wren_rpc::codec::{Flags, Frame, HEADER_LEN, Header, MessageType, proto};
+use wren_rpc::server::{Methods, Router, Routes, ShutdownHandle};
+use wren_rpc::transport::BoxError;
+use wren_rpc::{Body, Request, Response, Status, Streaming};
 
 pub const SERVICE: &str = "wren.interop.streaming.v1.Streaming";
 
@@ -247,14 +247,14 @@ impl TestServer {
         }
     }
 
-    pub async fn channel(&self) -> wren::Channel {
-        wren::Channel::connect_unix(&self.path)
+    pub async fn channel(&self) -> wren_rpc::Channel {
+        wren_rpc::Channel::connect_unix(&self.path)
             .await
             .expect("channel connects")
     }
 
-    pub async fn client(&self) -> wren::Client {
-        wren::Client::new(self.channel().await)
+    pub async fn client(&self) -> wren_rpc::Client {
+        wren_rpc::Client::new(self.channel().await)
     }
 
     pub async fn raw(&self) -> Raw {

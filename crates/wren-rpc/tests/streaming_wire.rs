@@ -13,9 +13,9 @@ use prost::bytes::Bytes;
 use support::streaming::*;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
-use wren::codec::{Flags, Frame, MessageType, proto};
-use wren::server::Methods;
-use wren::{Channel, Client, Code, Request, Response, Server, Streaming};
+use wren_rpc::codec::{Flags, Frame, MessageType, proto};
+use wren_rpc::server::Methods;
+use wren_rpc::{Channel, Client, Code, Request, Response, Server, Streaming};
 
 const GATED: &str = "wren.test.Gated";
 
@@ -552,7 +552,7 @@ impl RawServer {
 
     async fn fail(&mut self, id: u32, code: Code, message: &str) {
         let response = proto::Response {
-            status: Some(wren::Status::new(code, message).to_proto()),
+            status: Some(wren_rpc::Status::new(code, message).to_proto()),
             payload: Bytes::new(),
         };
         self.send(Frame::response(id, response.encode_to_vec()))

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use prost::Message;
 use support::echo::{self, *};
-use wren::{Channel, Client, Code, Request, Response, Server};
+use wren_rpc::{Channel, Client, Code, Request, Response, Server};
 
 async fn call<M: Message, R: Message + Default>(
     client: &mut Client,
     method: &'static str,
     req: Request<M>,
-) -> Result<R, wren::Status> {
+) -> Result<R, wren_rpc::Status> {
     client
         .unary::<M, R>(req, echo::SERVICE, method)
         .await

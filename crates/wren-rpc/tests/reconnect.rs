@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use wren::client::{Backoff, Channel, Client};
-use wren::server::{Methods, ShutdownHandle};
-use wren::{Code, Request, Response, Server};
+use wren_rpc::client::{Backoff, Channel, Client};
+use wren_rpc::server::{Methods, ShutdownHandle};
+use wren_rpc::{Code, Request, Response, Server};
 
 const HANG: Duration = Duration::from_secs(20);
 
@@ -20,7 +20,7 @@ fn start_server(path: &Path) -> (ShutdownHandle, tokio::task::JoinHandle<std::io
     (handle, tokio::spawn(router.serve(listener)))
 }
 
-async fn echo(client: &mut Client, text: &str) -> Result<String, wren::Status> {
+async fn echo(client: &mut Client, text: &str) -> Result<String, wren_rpc::Status> {
     client
         .unary::<String, String>(Request::new(text.to_owned()), "wren.test.Echo", "Echo")
         .await
@@ -58,7 +58,7 @@ async fn fails_fast_while_down_and_survives_a_server_restart() {
     // Nothing listens yet: the first call fails at once, as a closed connection.
     let status = echo(&mut client, "early").await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
-    assert!(wren::client::is_closed(&status), "{status:?}");
+    assert!(wren_rpc::client::is_closed(&status), "{status:?}");
 
     let (handle, server) = start_server(&path);
     assert_eq!(until_ok(&mut client, "one").await, "one");

@@ -17,7 +17,7 @@
 //! - [`codec`]: the wire format alone.
 //!
 //! ```
-//! use wren::{Channel, Client, Request, Response, Server, server::Methods};
+//! use wren_rpc::{Channel, Client, Request, Response, Server, server::Methods};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -92,7 +92,7 @@ pub use wren_transport::{IntoRequest, IntoStreamingRequest};
 ///
 /// ```ignore
 /// pub mod hello {
-///     wren::include_proto!("hello.v1");
+///     wren_rpc::include_proto!("hello.v1");
 /// }
 /// use hello::greeter_client::GreeterClient;
 /// ```
@@ -115,7 +115,7 @@ macro_rules! include_proto {
 /// The names most programs use, for a glob import.
 ///
 /// ```
-/// use wren::prelude::*;
+/// use wren_rpc::prelude::*;
 ///
 /// fn reply(req: Request<String>) -> Result<Response<String>, Status> {
 ///     if req.get_ref().is_empty() {
