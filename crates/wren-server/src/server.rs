@@ -11,8 +11,8 @@ use tower::layer::util::{Identity, Stack};
 use tower_layer::Layer;
 use tower_service::Service;
 use wren_transport::{
-    Body, BoxError, Connection, ConnectionSettings, InboxLimits, IntoListener, Listener, Request,
-    Response,
+    Body, BoxError, ConnectInfo, Connection, ConnectionSettings, InboxLimits, IntoListener,
+    Listener, Request, Response,
 };
 
 use crate::accept::{AcceptConfig, Acceptor};
@@ -258,6 +258,70 @@ impl<L> Router<L> {
             .await
     }
 
+    /// Serves one already-connected stream — a socket handed over by another
+    /// process, one half of a `socketpair`, an in-memory
+    /// [`tokio::io::duplex`] — as a server connection, until the peer closes
+    /// it or the server is shut down through its [`ShutdownHandle`].
+    ///
+    /// `info` describes the peer (see [`ConnectInfo::from_unix`]); the
+    /// server's [peer policy](Server::peer_policy) and
+    /// [accept hook](Server::accept_hook) apply to it as to an accepted
+    /// connection, and a rejected peer's stream is dropped unread. Resolves
+    /// to `Ok(())` when the connection ends cleanly (or was rejected) and to
+    /// the I/O error that broke it otherwise.
+    ///
+    /// ```no_run
+    /// # use wren_server::{ConnectInfo, Methods, Server};
+    /// # async fn run(stream: tokio::net::UnixStream) -> std::io::Result<()> {
+    /// let info = ConnectInfo::from_unix(&stream);
+    /// Server::builder()
+    ///     .add_service(Methods::new("demo.v1.Demo"))
+    ///     .serve_connection(stream, info)
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn serve_connection<T>(self, io: T, info: ConnectInfo) -> io::Result<()>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+        L: Layer<Routes>,
+        L::Service:
+            Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
+        <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
+        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    {
+        let Router {
+            server,
+            routes,
+            shutdown,
+        } = self;
+        let config = server.connection_config(&routes);
+        let acceptor = Acceptor::new(server.accept);
+        let service = server.layer.layer(routes);
+        let (drain, close) = (shutdown.drain_token(), shutdown.close_token());
+        let serve = async {
+            match acceptor.handshake(info, &drain).await {
+                Some(peer) => {
+                    let dispatch = ServerConnection::new(service, config, peer);
+                    drive(Connection::new(io, dispatch, server.settings), drain, close).await
+                }
+                None => Ok(()),
+            }
+        };
+        // A shutdown asked for through the handle drains this connection as
+        // the accept loop of `serve` would.
+        let watch = async {
+            shutdown.wait_started().await;
+            shutdown.start(server.shutdown_timeout);
+            std::future::pending::<()>().await;
+        };
+        let result = tokio::select! {
+            result = serve => result,
+            () = watch => unreachable!("the watcher never finishes"),
+        };
+        shutdown.finished();
+        result
+    }
+
     /// Serves connections from `listener` until `signal` completes, then
     /// shuts down gracefully: stops accepting, lets calls in flight finish
     /// and their replies reach the peer, and closes each connection as it
@@ -278,12 +342,7 @@ impl<L> Router<L> {
             routes,
             shutdown,
         } = self;
-        let config = Arc::new(ConnectionConfig {
-            routes: routes.clone(),
-            inbox: server.inbox,
-            max_concurrent_streams: server.max_concurrent_streams,
-            idle_timeout: server.idle_timeout,
-        });
+        let config = server.connection_config(&routes);
         let mut listener = match listener.into_listener().await {
             Ok(listener) => listener,
             Err(e) => {
@@ -320,7 +379,7 @@ impl<L> Router<L> {
                             return;
                         };
                         let dispatch = ServerConnection::new(service, config, peer);
-                        drive(Connection::new(io, dispatch, settings), drain, close).await;
+                        let _ = drive(Connection::new(io, dispatch, settings), drain, close).await;
                         drop(slot);
                     };
                     tracker.spawn(fut);
@@ -342,11 +401,25 @@ impl<L> Router<L> {
     }
 }
 
+impl<L> Server<L> {
+    fn connection_config(&self, routes: &Routes) -> Arc<ConnectionConfig> {
+        Arc::new(ConnectionConfig {
+            routes: routes.clone(),
+            inbox: self.inbox,
+            max_concurrent_streams: self.max_concurrent_streams,
+            idle_timeout: self.idle_timeout,
+        })
+    }
+}
+
+/// Drives one server connection until it ends, drains it when `drain`
+/// fires, and drops it when `close` fires.
 async fn drive<T, S>(
     mut conn: Connection<T, ServerConnection<S>>,
     drain: CancellationToken,
     close: CancellationToken,
-) where
+) -> io::Result<()>
+where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     S: Service<Request<Body>, Response = Response<Body>> + Clone + Unpin,
     S::Error: Into<BoxError>,
@@ -354,7 +427,7 @@ async fn drive<T, S>(
     let result = tokio::select! {
         result = &mut conn => Some(result),
         () = drain.cancelled() => None,
-        () = close.cancelled() => return,
+        () = close.cancelled() => return Ok(()),
     };
     let result = match result {
         Some(result) => result,
@@ -362,11 +435,12 @@ async fn drive<T, S>(
             conn.dispatch_mut().drain();
             tokio::select! {
                 result = &mut conn => result,
-                () = close.cancelled() => return,
+                () = close.cancelled() => return Ok(()),
             }
         }
     };
-    if let Err(e) = result {
+    if let Err(e) = &result {
         tracing::debug!(error = %e, "ttrpc connection ended");
     }
+    result
 }

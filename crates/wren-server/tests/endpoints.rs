@@ -360,3 +360,61 @@ async fn peer_addresses_render_as_uris() {
     let vsock = PeerAddr::Vsock { cid: 3, port: 1024 };
     assert_eq!(vsock.to_string(), "vsock://3:1024");
 }
+
+#[tokio::test]
+async fn serve_connection_serves_one_pre_connected_socket_until_the_peer_closes() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let info = wren_transport::ConnectInfo::from_unix(&ours);
+    let server = tokio::spawn(router().serve_connection(ours, info));
+    let channel = Channel::new(theirs);
+    assert_eq!(
+        echo(&channel, "pre-connected").await.unwrap(),
+        "pre-connected"
+    );
+    let me = who(&channel).await;
+    assert!(me.has_credentials, "a socketpair peer has credentials");
+    assert_eq!(me.uid, unsafe_free_uid());
+    drop(channel);
+    // The client's connection task closes the socket once every handle is
+    // gone; the server sees the end of the stream and returns cleanly.
+    within("serve_connection returns", server)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn serve_connection_ends_on_shutdown_and_applies_the_peer_policy() {
+    // Graceful shutdown through the router's handle ends the connection.
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let router = router();
+    let handle = router.shutdown_handle();
+    let server = tokio::spawn(router.serve_connection(ours, wren_transport::ConnectInfo::new()));
+    let channel = Channel::new(theirs);
+    assert_eq!(echo(&channel, "duplex").await.unwrap(), "duplex");
+    within("shutdown", handle.shutdown()).await;
+    within("serve_connection returns", server)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A peer the policy rejects is dropped unread: its calls fail.
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let router = Server::builder()
+        .peer_policy(wren_server::PeerPolicy::require_root())
+        .add_service(Methods::new(SERVICE));
+    let server = tokio::spawn(router.serve_connection(ours, wren_transport::ConnectInfo::new()));
+    within("rejected serve_connection returns", server)
+        .await
+        .unwrap()
+        .unwrap();
+    let err = echo(&Channel::new(theirs), "x").await.unwrap_err();
+    assert!(wren_transport::is_closed(&err), "{err:?}");
+}
+
+/// This process's uid, read from /proc (no libc call, no unsafe).
+fn unsafe_free_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
