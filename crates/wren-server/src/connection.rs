@@ -56,8 +56,9 @@ pub(crate) struct ConnectionConfig {
 }
 
 /// What a call in flight costs its connection's budget on top of its
-/// request's payload: its task, its state, its request's parts.
-pub(crate) const CALL_OVERHEAD: usize = 1024;
+/// request's payload and its task's future: the task's header, the call's
+/// state and control, its request's names and metadata.
+pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -174,7 +175,7 @@ where
             ));
             return out.push_status(id, &status);
         }
-        let charge = frame.payload.len() + CALL_OVERHEAD;
+        let charge = frame.payload.len() + CALL_OVERHEAD + std::mem::size_of::<Call<S>>();
         if self.budget.used() + charge > self.budget.limit() {
             self.reap(out);
         }
