@@ -22,31 +22,23 @@ mod conn;
 mod endpoint;
 mod error;
 mod extensions;
-mod fd;
-mod hybrid_vsock;
 mod ids;
-mod listener;
 mod peer;
-mod socket;
 mod stream;
-mod unix;
-mod vsock;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Outbox, Oversize};
 pub use crate::endpoint::{
     BindOptions, ConnectOptions, DEFAULT_HYBRID_VSOCK_TIMEOUT, Endpoint, EndpointError,
-    EndpointErrorKind, IntoEndpoint, MAX_UNIX_PATH_LEN, VMADDR_CID_ANY, VMADDR_CID_HOST,
-    VMADDR_CID_LOCAL,
+    EndpointErrorKind, EndpointListener, EndpointStream, HybridVsockError, IntoEndpoint,
+    IntoListener, LISTEN_FDS_START, ListenFd, Listener, MAX_UNIX_PATH_LEN, VMADDR_CID_ANY,
+    VMADDR_CID_HOST, VMADDR_CID_LOCAL, hybrid_vsock_handshake, is_connection_error,
+    take_listen_fds,
 };
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
-pub use crate::fd::{LISTEN_FDS_START, ListenFd, take_listen_fds};
-pub use crate::hybrid_vsock::{HybridVsockError, hybrid_vsock_handshake};
 pub use crate::ids::{StreamIdHasher, StreamMap};
-pub use crate::listener::{EndpointListener, IntoListener, Listener, is_connection_error};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
-pub use crate::socket::EndpointStream;
 pub use crate::stream::{
     BodyStream, Delivery, Held, InboxLimits, InboxSender, MESSAGE_OVERHEAD, MethodKind, PushError,
     Streaming, inbox,
