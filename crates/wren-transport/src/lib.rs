@@ -15,6 +15,7 @@
 //!   types the server and client layers share.
 //!
 //! `docs/ARCHITECTURE.md` in the repository explains how the pieces fit.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 mod call;
