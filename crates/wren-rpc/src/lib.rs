@@ -12,7 +12,25 @@
 //! This is the repository README's quickstart; CI writes it into a fresh
 //! crate outside the workspace, builds it and runs it.
 //!
-//! Describe the service, as for gRPC, in `proto/hello/v1/hello.proto`:
+//! A new crate depends on `wren-rpc`, on `wren-build` for its build script,
+//! and on the runtime and layers it uses, in `Cargo.toml`:
+//!
+//! ```toml
+//! [package]
+//! name = "greeter"
+//! version = "0.1.0"
+//! edition = "2024"
+//!
+//! [dependencies]
+//! wren-rpc = "0.1"
+//! tokio = { version = "1.47", features = ["macros", "rt-multi-thread"] }
+//! tower = { version = "0.5", features = ["timeout"] }
+//!
+//! [build-dependencies]
+//! wren-build = "0.1"
+//! ```
+//!
+//! It describes the service, as for gRPC, in `proto/hello/v1/hello.proto`:
 //!
 //! ```proto
 //! syntax = "proto3";
@@ -38,25 +56,7 @@
 //! }
 //! ```
 //!
-//! Depend on `wren-rpc`, on `wren-build` for the build script, and on the
-//! runtime and layers the program uses, in `Cargo.toml`:
-//!
-//! ```toml
-//! [package]
-//! name = "greeter"
-//! version = "0.1.0"
-//! edition = "2024"
-//!
-//! [dependencies]
-//! wren-rpc = "0.1"
-//! tokio = { version = "1.47", features = ["macros", "rt-multi-thread"] }
-//! tower = { version = "0.5", features = ["timeout"] }
-//!
-//! [build-dependencies]
-//! wren-build = "0.1"
-//! ```
-//!
-//! Generate the code in `build.rs` ([`wren_build`](https://docs.rs/wren-build)
+//! `build.rs` generates the code ([`wren_build`](https://docs.rs/wren-build)
 //! needs no `protoc`):
 //!
 //! ```ignore
@@ -65,8 +65,8 @@
 //! }
 //! ```
 //!
-//! Include it with [`include_proto!`], implement the generated trait, serve
-//! it and call it, in `src/main.rs`:
+//! `src/main.rs` includes it with [`include_proto!`], implements the
+//! generated trait, serves it and calls it:
 //!
 //! ```ignore
 //! //! A ttrpc server and client from generated code, on a unix socket.
@@ -115,7 +115,11 @@
 //!
 //!     // The client: one connection, any number of concurrent calls.
 //!     let mut client = GreeterClient::new(Channel::connect(&endpoint).await?);
-//!     let reply = client.say_hello(HelloRequest { name: "wren".into() }).await?;
+//!     let reply = client
+//!         .say_hello(HelloRequest {
+//!             name: "wren".into(),
+//!         })
+//!         .await?;
 //!     println!("client: {}", reply.into_inner().message);
 //!
 //!     let err = client.say_hello(HelloRequest::default()).await.unwrap_err();
