@@ -252,9 +252,9 @@ pub use wren_client::{Channel, Client};
 #[cfg(feature = "server")]
 pub mod server {
     pub use wren_server::{
-        AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
-        DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService, PeerPolicy, PolicyError, Router, Routes,
-        ShutdownHandle,
+        AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
+        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService,
+        PeerPolicy, PolicyError, Router, Routes, ShutdownHandle,
     };
 
     // Documented once, elsewhere in this crate.
@@ -268,7 +268,7 @@ pub mod server {
 /// reconnect [`Backoff`](client::Backoff), and [`is_closed`](client::is_closed).
 #[cfg(feature = "client")]
 pub mod client {
-    pub use wren_client::{Backoff, Builder, ResponseFuture};
+    pub use wren_client::{Backoff, Builder, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
 
     // Documented once, elsewhere in this crate.
     #[doc(no_inline)]
@@ -278,7 +278,8 @@ pub mod client {
 }
 
 /// Endpoints, listeners and peers: where a server listens and a client
-/// connects, and who is on the other end.
+/// connects, and who is on the other end; the connection errors and stream
+/// buffer limits both sides share.
 ///
 /// The connection driver itself (`Connection`, `Dispatch`, inboxes) is in
 /// the `wren-transport` crate, for those who build a new side on it.
@@ -292,6 +293,7 @@ pub mod transport {
     };
     pub use wren_transport::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
     pub use wren_transport::{ConnectionClosed, is_closed, status_from_error};
+    pub use wren_transport::{DEFAULT_STREAM_BUFFER, MESSAGE_OVERHEAD};
 
     #[doc(no_inline)]
     pub use crate::BoxError;

@@ -20,15 +20,18 @@
 
 mod call;
 mod conn;
+mod deadline;
 mod endpoint;
 mod error;
 mod extensions;
+mod guard;
 mod ids;
 mod peer;
 mod stream;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
-pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Outbox, Oversize};
+pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize};
+pub use crate::deadline::{DEADLINE_CHECK_EVERY, DeadlineStream, Side};
 pub use crate::endpoint::{
     BindOptions, ConnectOptions, DEFAULT_HYBRID_VSOCK_TIMEOUT, Endpoint, EndpointError,
     EndpointErrorKind, EndpointListener, EndpointStream, HybridVsockError, IntoEndpoint,
@@ -38,11 +41,12 @@ pub use crate::endpoint::{
 };
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
+pub use crate::guard::{CatchPanic, drop_guarded, panic_message, panic_status};
 pub use crate::ids::{StreamIdHasher, StreamMap};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::stream::{
-    BodyStream, Delivery, Held, InboxLimits, InboxSender, MESSAGE_OVERHEAD, MethodKind, PushError,
-    Streaming, inbox,
+    BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
+    MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
 };
 
 pub use wren_codec as codec;
