@@ -51,3 +51,8 @@ cargo test -p wren-transport --features vsock --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
+echo "== clippy, with incompatible_msrv against the declared rust-version"
+cargo clippy --workspace --all-targets --locked -- -D warnings -D clippy::incompatible_msrv
+echo "== cargo package (every published crate, each built alone from its tarball)"
+cargo package --locked --allow-dirty --quiet \
+	-p wren-codec -p wren-transport -p wren-server -p wren-client -p wren-build -p wren-rpc

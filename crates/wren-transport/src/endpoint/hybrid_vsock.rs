@@ -1,4 +1,5 @@
-//! The hybrid vsock client handshake (Firecracker, Cloud Hypervisor).
+//! `hvsock://` endpoints: the hybrid vsock client handshake (Firecracker,
+//! Cloud Hypervisor).
 //!
 //! The VMM exposes the guest's vsock ports on one host unix socket. A client
 //! connects to it, writes `CONNECT <port>\n`, and the VMM answers with a line
@@ -12,6 +13,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
+
+use super::stream::EndpointStream;
+use super::uri::check_path_len;
 
 /// The longest answer line read before the proxy is judged broken.
 const MAX_LINE: usize = 256;
@@ -77,10 +81,15 @@ impl From<HybridVsockError> for io::Error {
 }
 
 /// Connects to the VMM's socket at `path` and asks for guest port `port`.
-pub(crate) async fn connect(path: &Path, port: u32, timeout: Duration) -> io::Result<UnixStream> {
+pub(super) async fn connect(
+    path: &Path,
+    port: u32,
+    timeout: Duration,
+) -> io::Result<EndpointStream> {
+    check_path_len(path.as_os_str().len())?;
     let mut stream = UnixStream::connect(path).await?;
     match tokio::time::timeout(timeout, handshake(&mut stream, port)).await {
-        Ok(Ok(())) => Ok(stream),
+        Ok(Ok(())) => Ok(EndpointStream::Unix(stream)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(HybridVsockError::Timeout(timeout).into()),
     }

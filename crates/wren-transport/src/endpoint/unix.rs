@@ -1,15 +1,19 @@
-//! Unix socket binding: stale-socket takeover, file mode, abstract names.
+//! `unix://` endpoints: binding a path (stale-socket takeover, file mode,
+//! removal on drop), abstract names, connecting.
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::endpoint::{BindOptions, EndpointErrorKind, MAX_UNIX_PATH_LEN};
-use crate::listener::EndpointListener;
-use crate::socket::EndpointStream;
+use super::error::EndpointErrorKind;
+use super::listener::EndpointListener;
+use super::options::BindOptions;
+use super::socket_file::SocketFile;
+use super::stream::EndpointStream;
+use super::uri::check_path_len;
 
 /// How long the stale-socket probe waits for a connection to be accepted or
 /// refused. A live server with a full backlog may not answer at once; it is
@@ -17,22 +21,12 @@ use crate::socket::EndpointStream;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Binds a unix socket at `path`, taking over a stale socket file.
-pub(crate) async fn bind_path(path: &Path, options: &BindOptions) -> io::Result<EndpointListener> {
+pub(super) async fn bind_path(path: &Path, options: &BindOptions) -> io::Result<EndpointListener> {
     let len = path.as_os_str().len();
-    if len == 0 || len > MAX_UNIX_PATH_LEN {
-        let kind = if len == 0 {
-            EndpointErrorKind::MissingPath
-        } else {
-            EndpointErrorKind::PathTooLong {
-                len,
-                max: MAX_UNIX_PATH_LEN,
-            }
-        };
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            kind.to_string(),
-        ));
+    if len == 0 {
+        return Err(EndpointErrorKind::MissingPath.into_io());
     }
+    check_path_len(len)?;
     let addr = SockAddr::unix(path)?;
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     match socket.bind(&addr) {
@@ -57,7 +51,7 @@ pub(crate) async fn bind_path(path: &Path, options: &BindOptions) -> io::Result<
         if options.unlink_on_drop {
             Some(file)
         } else {
-            file.armed = false;
+            file.disarm();
             None
         }
     });
@@ -98,14 +92,28 @@ async fn take_over_stale(path: &Path, bind_error: io::Error) -> io::Result<()> {
 }
 
 /// Binds a unix socket in Linux's abstract namespace.
-pub(crate) fn bind_abstract(name: &[u8]) -> io::Result<EndpointListener> {
+pub(super) fn bind_abstract(name: &[u8], options: &BindOptions) -> io::Result<EndpointListener> {
+    if options.mode.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an abstract unix socket has no file mode; guard it with a peer policy",
+        ));
+    }
     let path = abstract_path(name)?;
     let listener = tokio::net::UnixListener::bind(path)?;
     Ok(EndpointListener::unix(listener, None))
 }
 
+/// Connects to a unix socket at a filesystem path.
+pub(super) async fn connect_path(path: &Path) -> io::Result<EndpointStream> {
+    check_path_len(path.as_os_str().len())?;
+    Ok(EndpointStream::Unix(
+        tokio::net::UnixStream::connect(path).await?,
+    ))
+}
+
 /// Connects to a unix socket in Linux's abstract namespace.
-pub(crate) async fn connect_abstract(name: &[u8]) -> io::Result<EndpointStream> {
+pub(super) async fn connect_abstract(name: &[u8]) -> io::Result<EndpointStream> {
     let path = abstract_path(name)?;
     Ok(EndpointStream::Unix(
         tokio::net::UnixStream::connect(path).await?,
@@ -117,16 +125,7 @@ pub(crate) async fn connect_abstract(name: &[u8]) -> io::Result<EndpointStream> 
 fn abstract_path(name: &[u8]) -> io::Result<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
 
-    if name.len() > MAX_UNIX_PATH_LEN {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            EndpointErrorKind::PathTooLong {
-                len: name.len(),
-                max: MAX_UNIX_PATH_LEN,
-            }
-            .to_string(),
-        ));
-    }
+    check_path_len(name.len())?;
     let mut bytes = Vec::with_capacity(name.len() + 1);
     bytes.push(0);
     bytes.extend_from_slice(name);
@@ -139,40 +138,4 @@ fn abstract_path(_name: &[u8]) -> io::Result<PathBuf> {
         io::ErrorKind::Unsupported,
         "abstract unix sockets exist on Linux only",
     ))
-}
-
-/// The socket file a listener bound, removed when the listener is dropped
-/// if it is still the same file (a server started after us may have
-/// replaced it).
-#[derive(Debug)]
-pub(crate) struct SocketFile {
-    path: PathBuf,
-    dev: u64,
-    ino: u64,
-    armed: bool,
-}
-
-impl SocketFile {
-    fn new(path: &Path) -> Option<SocketFile> {
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        Some(SocketFile {
-            path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            armed: true,
-        })
-    }
-}
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
-            if meta.dev() == self.dev && meta.ino() == self.ino {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-    }
 }

@@ -1,9 +1,10 @@
-//! `AF_VSOCK` endpoints through tokio-vsock (the `vsock` feature, Linux).
+//! `vsock://` endpoints: `AF_VSOCK` through tokio-vsock (the `vsock`
+//! feature, Linux).
 
 use std::io;
 
-use crate::listener::EndpointListener;
-use crate::socket::EndpointStream;
+use super::listener::EndpointListener;
+use super::stream::EndpointStream;
 
 #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
 mod imp {
@@ -12,16 +13,17 @@ mod imp {
 
     use tokio_vsock::{VsockAddr, VsockListener, VsockStream};
 
-    use crate::Listener;
-    use crate::peer::{ConnectInfo, PeerAddr};
+    use crate::endpoint::listener::Listener;
+    use crate::endpoint::stream::vsock_connect_info;
+    use crate::peer::ConnectInfo;
 
-    pub(crate) fn bind(cid: u32, port: u32) -> io::Result<EndpointListener> {
+    pub(in crate::endpoint) fn bind(cid: u32, port: u32) -> io::Result<EndpointListener> {
         Ok(EndpointListener::vsock(VsockListener::bind(
             VsockAddr::new(cid, port),
         )?))
     }
 
-    pub(crate) async fn connect(cid: u32, port: u32) -> io::Result<EndpointStream> {
+    pub(in crate::endpoint) async fn connect(cid: u32, port: u32) -> io::Result<EndpointStream> {
         Ok(EndpointStream::Vsock(
             VsockStream::connect(VsockAddr::new(cid, port)).await?,
         ))
@@ -35,14 +37,7 @@ mod imp {
         }
 
         fn connect_info(&self, io: &VsockStream) -> ConnectInfo {
-            let info = ConnectInfo::new();
-            match io.peer_addr() {
-                Ok(a) => info.with_peer_addr(PeerAddr::Vsock {
-                    cid: a.cid(),
-                    port: a.port(),
-                }),
-                Err(_) => info,
-            }
+            vsock_connect_info(io)
         }
     }
 }
@@ -62,13 +57,13 @@ mod imp {
         )
     }
 
-    pub(crate) fn bind(_cid: u32, _port: u32) -> io::Result<EndpointListener> {
+    pub(in crate::endpoint) fn bind(_cid: u32, _port: u32) -> io::Result<EndpointListener> {
         Err(unsupported())
     }
 
-    pub(crate) async fn connect(_cid: u32, _port: u32) -> io::Result<EndpointStream> {
+    pub(in crate::endpoint) async fn connect(_cid: u32, _port: u32) -> io::Result<EndpointStream> {
         Err(unsupported())
     }
 }
 
-pub(crate) use imp::{bind, connect};
+pub(super) use imp::{bind, connect};

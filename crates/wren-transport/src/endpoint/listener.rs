@@ -1,18 +1,15 @@
-//! [`Listener`]: where a server's connections come from; [`IntoListener`]:
-//! everything a server can be told to serve on; [`EndpointListener`]: a
-//! bound listener of any endpoint kind.
+//! [`Listener`]: where a server's connections come from;
+//! [`EndpointListener`]: a bound listener of any endpoint kind.
 
-use std::future::Future;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::endpoint::{Endpoint, IntoEndpoint};
+use super::socket_file::SocketFile;
+use super::stream::EndpointStream;
+use super::uri::Endpoint;
 use crate::peer::ConnectInfo;
-use crate::socket::EndpointStream;
-use crate::unix::SocketFile;
 
 /// A source of connections: a bound socket.
 ///
@@ -80,8 +77,9 @@ pub fn is_connection_error(e: &io::Error) -> bool {
 
 // ===== EndpointListener =====
 
-/// A bound listener of any endpoint kind: what [`Endpoint::bind`] returns,
-/// what an inherited socket becomes.
+/// A bound listener of any endpoint kind: what
+/// [`Endpoint::bind`](super::Endpoint::bind) returns, what an inherited
+/// socket becomes.
 #[derive(Debug)]
 pub struct EndpointListener {
     kind: Kind,
@@ -103,7 +101,7 @@ enum Kind {
 }
 
 impl EndpointListener {
-    pub(crate) fn unix(
+    pub(super) fn unix(
         listener: tokio::net::UnixListener,
         file: Option<SocketFile>,
     ) -> EndpointListener {
@@ -115,14 +113,14 @@ impl EndpointListener {
         }
     }
 
-    pub(crate) fn tcp(listener: tokio::net::TcpListener, nodelay: bool) -> EndpointListener {
+    pub(super) fn tcp(listener: tokio::net::TcpListener, nodelay: bool) -> EndpointListener {
         EndpointListener {
             kind: Kind::Tcp { listener, nodelay },
         }
     }
 
     #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
-    pub(crate) fn vsock(listener: tokio_vsock::VsockListener) -> EndpointListener {
+    pub(super) fn vsock(listener: tokio_vsock::VsockListener) -> EndpointListener {
         EndpointListener {
             kind: Kind::Vsock(listener),
         }
@@ -236,102 +234,5 @@ impl TryFrom<std::net::TcpListener> for EndpointListener {
     fn try_from(listener: std::net::TcpListener) -> io::Result<EndpointListener> {
         listener.set_nonblocking(true)?;
         Ok(tokio::net::TcpListener::from_std(listener)?.into())
-    }
-}
-
-impl TryFrom<OwnedFd> for EndpointListener {
-    type Error = io::Error;
-
-    /// Takes over a listening socket by its descriptor: one inherited from
-    /// the parent process (as containerd hands a shim its socket), whatever
-    /// its kind (unix, TCP, or vsock with the `vsock` feature). Fails with
-    /// `InvalidInput` on a descriptor that is not a listening stream socket.
-    ///
-    /// # Panics
-    ///
-    /// Outside a tokio runtime.
-    fn try_from(fd: OwnedFd) -> io::Result<EndpointListener> {
-        crate::fd::listener_from_fd(fd)
-    }
-}
-
-// ===== IntoListener =====
-
-/// Anything a server can serve on: a [`Listener`]; an [`Endpoint`] or a
-/// URI (`"unix:///run/x.sock"`), bound with default options; an
-/// already-bound std unix or TCP listener; an inherited listening socket's
-/// [`OwnedFd`].
-pub trait IntoListener {
-    /// The listener it becomes.
-    type Listener: Listener;
-
-    /// Binds or converts. Fails if binding fails or the URI is invalid
-    /// (`InvalidInput`, with the [`EndpointError`](crate::EndpointError) as source).
-    fn into_listener(self) -> impl Future<Output = io::Result<Self::Listener>> + Send;
-}
-
-impl<L: Listener> IntoListener for L {
-    type Listener = L;
-
-    fn into_listener(self) -> impl Future<Output = io::Result<L>> + Send {
-        std::future::ready(Ok(self))
-    }
-}
-
-impl IntoListener for Endpoint {
-    type Listener = EndpointListener;
-
-    async fn into_listener(self) -> io::Result<EndpointListener> {
-        self.bind().await
-    }
-}
-
-impl IntoListener for &Endpoint {
-    type Listener = EndpointListener;
-
-    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
-        self.bind()
-    }
-}
-
-impl IntoListener for &str {
-    type Listener = EndpointListener;
-
-    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
-        let endpoint = self.into_endpoint();
-        async move { endpoint?.bind().await }
-    }
-}
-
-impl IntoListener for String {
-    type Listener = EndpointListener;
-
-    fn into_listener(self) -> impl Future<Output = io::Result<EndpointListener>> + Send {
-        let endpoint = self.into_endpoint();
-        async move { endpoint?.bind().await }
-    }
-}
-
-impl IntoListener for std::os::unix::net::UnixListener {
-    type Listener = EndpointListener;
-
-    async fn into_listener(self) -> io::Result<EndpointListener> {
-        EndpointListener::try_from(self)
-    }
-}
-
-impl IntoListener for std::net::TcpListener {
-    type Listener = EndpointListener;
-
-    async fn into_listener(self) -> io::Result<EndpointListener> {
-        EndpointListener::try_from(self)
-    }
-}
-
-impl IntoListener for OwnedFd {
-    type Listener = EndpointListener;
-
-    async fn into_listener(self) -> io::Result<EndpointListener> {
-        EndpointListener::try_from(self)
     }
 }

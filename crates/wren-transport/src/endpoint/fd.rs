@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use socket2::{Socket, Type};
 
-use crate::listener::EndpointListener;
+use super::listener::EndpointListener;
 
 /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
 pub const LISTEN_FDS_START: RawFd = 3;
@@ -146,8 +146,24 @@ fn own_inherited(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+impl TryFrom<OwnedFd> for EndpointListener {
+    type Error = io::Error;
+
+    /// Takes over a listening socket by its descriptor: one inherited from
+    /// the parent process (as containerd hands a shim its socket), whatever
+    /// its kind (unix, TCP, or vsock with the `vsock` feature). Fails with
+    /// `InvalidInput` on a descriptor that is not a listening stream socket.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    fn try_from(fd: OwnedFd) -> io::Result<EndpointListener> {
+        listener_from_fd(fd)
+    }
+}
+
 /// A listener from a listening socket's descriptor.
-pub(crate) fn listener_from_fd(fd: OwnedFd) -> io::Result<EndpointListener> {
+fn listener_from_fd(fd: OwnedFd) -> io::Result<EndpointListener> {
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_owned());
     let socket = Socket::from(fd);
     let addr = socket

@@ -30,16 +30,7 @@ impl EndpointStream {
             EndpointStream::Unix(s) => ConnectInfo::from_unix(s),
             EndpointStream::Tcp(s) => ConnectInfo::from_tcp(s),
             #[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
-            EndpointStream::Vsock(s) => {
-                let info = ConnectInfo::new();
-                match s.peer_addr() {
-                    Ok(a) => info.with_peer_addr(PeerAddr::Vsock {
-                        cid: a.cid(),
-                        port: a.port(),
-                    }),
-                    Err(_) => info,
-                }
-            }
+            EndpointStream::Vsock(s) => vsock_connect_info(s),
         }
     }
 
@@ -54,6 +45,19 @@ impl EndpointStream {
                 port: a.port(),
             }),
         }
+    }
+}
+
+/// What is known about the peer of a vsock stream: its address.
+#[cfg(all(feature = "vsock", any(target_os = "linux", target_os = "android")))]
+pub(super) fn vsock_connect_info(stream: &tokio_vsock::VsockStream) -> ConnectInfo {
+    let info = ConnectInfo::new();
+    match stream.peer_addr() {
+        Ok(a) => info.with_peer_addr(PeerAddr::Vsock {
+            cid: a.cid(),
+            port: a.port(),
+        }),
+        Err(_) => info,
     }
 }
 
