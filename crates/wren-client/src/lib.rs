@@ -12,9 +12,11 @@ mod client;
 mod connect;
 mod connection;
 mod deadline;
+pub mod interceptor;
 mod reconnect;
 
 pub use crate::channel::{Builder, Channel, ResponseFuture};
 pub use crate::client::Client;
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::reconnect::Backoff;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};

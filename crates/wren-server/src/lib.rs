@@ -16,6 +16,7 @@
 mod accept;
 mod call;
 mod connection;
+pub mod interceptor;
 mod methods;
 mod outbound;
 mod policy;
@@ -24,6 +25,7 @@ mod server;
 mod shutdown;
 
 pub use crate::accept::{AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::methods::Methods;
 pub use crate::policy::{PeerPolicy, PolicyError};
 pub use crate::routes::{NamedService, Routes};
