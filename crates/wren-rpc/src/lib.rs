@@ -82,6 +82,7 @@ pub use prost_types;
 
 #[doc(hidden)]
 pub mod codegen;
+pub mod containerd;
 pub use wren_transport::{IntoRequest, IntoStreamingRequest};
 
 /// Includes the code `wren-build` generated for a proto package, from
