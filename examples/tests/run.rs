@@ -196,7 +196,9 @@ fn socket_activation_by_systemd_socket_activate() {
     let Some(tool) = find_program("systemd-socket-activate") else {
         let why = "systemd-socket-activate not found: install systemd";
         assert!(!in_ci(), "CI=true, so not skipping: {why}");
-        skip(&format!("socket_activation_by_systemd_socket_activate: {why}"));
+        skip(&format!(
+            "socket_activation_by_systemd_socket_activate: {why}"
+        ));
         return;
     };
     let build = output_within(
