@@ -25,6 +25,7 @@ packages=(
 	runc
 	busybox-static
 	golang-github-containerd-containerd-dev
+	systemd
 )
 missing=()
 for p in "${packages[@]}"; do

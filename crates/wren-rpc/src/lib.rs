@@ -309,6 +309,7 @@ pub use prost_types;
 
 #[doc(hidden)]
 pub mod codegen;
+pub mod containerd;
 
 /// Includes the code `wren-build` generated for a proto package, from
 /// `$OUT_DIR/<package>.rs`.
