@@ -25,6 +25,7 @@ packages=(
 	runc
 	busybox-static
 	golang-github-containerd-containerd-dev
+	golang-opentelemetry-otel-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -48,6 +49,8 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
 cargo test -p wren-transport --features vsock --locked
+echo "== cargo test (wren-tracing with the opentelemetry feature, against the Go peer)"
+cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
