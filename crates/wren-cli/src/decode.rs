@@ -9,7 +9,9 @@ use bytes::BytesMut;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use tokio_util::codec::Decoder;
-use wren_codec::{Decoded, Frame, FrameCodec, HEADER_LEN, Header, MessageType, Status, proto};
+use wren_codec::{
+    Decoded, Flags, Frame, FrameCodec, HEADER_LEN, Header, MessageType, Status, proto,
+};
 
 use crate::args::{DecodeArgs, Format};
 use crate::call::{find_method, split_method};
@@ -191,7 +193,12 @@ impl CaptureDecoder<'_> {
                 id,
                 (format!("{}/{}", envelope.service, envelope.method), method),
             );
-            self.payload(out, &envelope.payload, input.as_ref());
+            // A streaming call's Request may say it carries no message.
+            if frame.flags.contains(Flags::NO_DATA) && envelope.payload.is_empty() {
+                let _ = writeln!(out, "  payload:  none (NO_DATA)");
+            } else {
+                self.payload(out, &envelope.payload, input.as_ref());
+            }
         } else if frame.kind == MessageType::RESPONSE {
             let envelope = match proto::Response::decode(frame.payload.clone()) {
                 Ok(envelope) => envelope,
@@ -234,7 +241,7 @@ impl CaptureDecoder<'_> {
                 Some((_, method)) => method.as_ref().map(MethodDescriptor::input),
                 None => self.hint.as_ref().map(MethodDescriptor::output),
             };
-            let no_data = frame.flags.contains(wren_codec::Flags::NO_DATA);
+            let no_data = frame.flags.contains(Flags::NO_DATA);
             if no_data && frame.payload.is_empty() {
                 let _ = writeln!(out, "  payload:  none (NO_DATA)");
             } else {

@@ -35,8 +35,13 @@ async fn call_unary_methods_of_a_go_server() {
     let proto = echo_proto();
     let run = wren(
         &[
-            "call", &go.endpoint, "wren.interop.v1.Echo/Echo", "--proto", &proto,
-            "-d", r#"{"seq": 41, "msg": "hello", "payload": "AAEC"}"#,
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Echo",
+            "--proto",
+            &proto,
+            "-d",
+            r#"{"seq": 41, "msg": "hello", "payload": "AAEC"}"#,
         ],
         None,
     )
@@ -55,8 +60,19 @@ async fn call_unary_methods_of_a_go_server() {
     let data = format!("@{}", file.display());
     let run = wren(
         &[
-            "call", &go.endpoint, "wren.interop.v1.Echo/Metadata", "--proto", &proto,
-            "-d", &data, "-H", "multi=a", "-H", "multi=b", "-H", "Single=x",
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Metadata",
+            "--proto",
+            &proto,
+            "-d",
+            &data,
+            "-H",
+            "multi=a",
+            "-H",
+            "multi=b",
+            "-H",
+            "Single=x",
         ],
         None,
     )
@@ -74,8 +90,15 @@ async fn call_unary_methods_of_a_go_server() {
     // --timeout reaches Go as the handler's deadline; stdin as the request.
     let run = wren(
         &[
-            "call", &go.endpoint, "wren.interop.v1.Echo/Deadline", "--proto", &proto,
-            "--timeout", "5s", "-d", "@-",
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Deadline",
+            "--proto",
+            &proto,
+            "--timeout",
+            "5s",
+            "-d",
+            "@-",
         ],
         Some("{}"),
     )
@@ -92,8 +115,13 @@ async fn a_go_status_prints_its_code_message_and_decoded_details() {
     let proto = echo_proto();
     let run = wren(
         &[
-            "call", &go.endpoint, "wren.interop.v1.Echo/Fail", "--proto", &proto,
-            "-d", r#"{"code": 9, "message": "precondition not met", "detail": "the detail"}"#,
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Fail",
+            "--proto",
+            &proto,
+            "-d",
+            r#"{"code": 9, "message": "precondition not met", "detail": "the detail"}"#,
         ],
         None,
     )
@@ -102,11 +130,16 @@ async fn a_go_status_prints_its_code_message_and_decoded_details() {
     run.failed(19);
     assert!(run.stdout.is_empty(), "{run:?}");
     assert!(
-        run.stderr.contains("wren.interop.v1.Echo/Fail failed: FAILED_PRECONDITION (code 9)"),
+        run.stderr
+            .contains("wren.interop.v1.Echo/Fail failed: FAILED_PRECONDITION (code 9)"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("message: precondition not met"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("message: precondition not met"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains(
             r#"detail 1: type.googleapis.com/wren.interop.v1.FailDetail {"detail":"the detail"}"#
@@ -125,34 +158,68 @@ async fn a_go_status_prints_its_code_message_and_decoded_details() {
     )
     .unwrap();
     let run = wren(
-        &["call", &go.endpoint, "wren.interop.v1.Nope/Echo", "--proto", &extra.display().to_string()],
+        &[
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Nope/Echo",
+            "--proto",
+            &extra.display().to_string(),
+        ],
         None,
     )
     .await;
     run.failed(22);
-    assert!(run.stderr.contains("UNIMPLEMENTED (code 12)"), "{}", run.stderr);
-    assert!(run.stderr.contains("service wren.interop.v1.Nope"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("UNIMPLEMENTED (code 12)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("service wren.interop.v1.Nope"),
+        "{}",
+        run.stderr
+    );
 
     // A method the proto does not declare never leaves wren.
     let run = wren(
-        &["call", &go.endpoint, "wren.interop.v1.Echo/Nope", "--proto", &proto],
+        &[
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Nope",
+            "--proto",
+            &proto,
+        ],
         None,
     )
     .await;
     run.failed(2);
     assert!(
-        run.stderr.contains("has no method Nope (it has: Echo, Sleep, Metadata, Deadline, Fail)"),
+        run.stderr
+            .contains("has no method Nope (it has: Echo, Sleep, Metadata, Deadline, Fail)"),
         "{}",
         run.stderr
     );
     // Nor does JSON that is not the request type.
     let run = wren(
-        &["call", &go.endpoint, "wren.interop.v1.Echo/Echo", "--proto", &proto, "-d", r#"{"nope": 1}"#],
+        &[
+            "call",
+            &go.endpoint,
+            "wren.interop.v1.Echo/Echo",
+            "--proto",
+            &proto,
+            "-d",
+            r#"{"nope": 1}"#,
+        ],
         None,
     )
     .await;
     run.failed(2);
-    assert!(run.stderr.contains("not a wren.interop.v1.EchoRequest in JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("not a wren.interop.v1.EchoRequest in JSON"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,7 +231,13 @@ async fn list_describe_and_health_against_a_go_server() {
         "wren.interop.v1.Echo\n"
     );
     let methods = wren(
-        &["list", &go.endpoint, "wren.interop.v1.Echo", "--proto", &proto],
+        &[
+            "list",
+            &go.endpoint,
+            "wren.interop.v1.Echo",
+            "--proto",
+            &proto,
+        ],
         None,
     )
     .await;
@@ -174,7 +247,11 @@ async fn list_describe_and_health_against_a_go_server() {
         ),
         "{methods:?}"
     );
-    let described = wren(&["describe", "--proto", &proto, "wren.interop.v1.Pair"], None).await;
+    let described = wren(
+        &["describe", "--proto", &proto, "wren.interop.v1.Pair"],
+        None,
+    )
+    .await;
     assert_eq!(
         described.ok(),
         "wren.interop.v1.Pair is a message:\nmessage Pair {\n  string key = 1;\n  string value = 2;\n}\n"
@@ -183,7 +260,11 @@ async fn list_describe_and_health_against_a_go_server() {
     // Go ttrpc serves no reflection: wren says so and how to go on.
     let run = wren(&["list", &go.endpoint], None).await;
     run.failed(22);
-    assert!(run.stderr.contains("does not serve gRPC reflection"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not serve gRPC reflection"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--proto"), "{}", run.stderr);
 
     // Nor the health service.
@@ -226,9 +307,14 @@ async fn decode_what_go_wrote_on_the_wire() {
         text.contains("frame 1 (byte 0): stream 1, Request (type 0x01), flags 0x00,"),
         "{text}"
     );
-    assert!(text.contains("  service:  wren.interop.v1.Echo\n  method:   Echo\n"), "{text}");
     assert!(
-        text.contains(r#"  payload:  wren.interop.v1.EchoRequest {"seq":"41","msg":"hello","payload":""#),
+        text.contains("  service:  wren.interop.v1.Echo\n  method:   Echo\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"  payload:  wren.interop.v1.EchoRequest {"seq":"41","msg":"hello","payload":""#
+        ),
         "{text}"
     );
     assert!(text.contains("  method:   Fail\n"), "{text}");
@@ -240,7 +326,13 @@ async fn decode_what_go_wrote_on_the_wire() {
     // The server's side, as hex on stdin: Responses, named by --method.
     let replies = hex_lines(&tap.sent_by_server());
     let run = wren(
-        &["decode", "--proto", &proto, "--method", "wren.interop.v1.Echo/Echo"],
+        &[
+            "decode",
+            "--proto",
+            &proto,
+            "--method",
+            "wren.interop.v1.Echo/Echo",
+        ],
         Some(&replies),
     )
     .await;
@@ -248,7 +340,9 @@ async fn decode_what_go_wrote_on_the_wire() {
     assert!(text.contains("stream 1, Response (type 0x02)"), "{text}");
     assert!(text.contains("  status:   OK\n"), "{text}");
     assert!(
-        text.contains(r#"  payload:  wren.interop.v1.EchoResponse {"seq":"42","msg":"hello","payload":""#),
+        text.contains(
+            r#"  payload:  wren.interop.v1.EchoResponse {"seq":"42","msg":"hello","payload":""#
+        ),
         "{text}"
     );
     assert!(
@@ -256,7 +350,9 @@ async fn decode_what_go_wrote_on_the_wire() {
         "{text}"
     );
     assert!(
-        text.contains(r#"  detail 1: type.googleapis.com/wren.interop.v1.FailDetail {"detail":"the detail"}"#),
+        text.contains(
+            r#"  detail 1: type.googleapis.com/wren.interop.v1.FailDetail {"detail":"the detail"}"#
+        ),
         "{text}"
     );
 
