@@ -26,6 +26,7 @@ packages=(
 	busybox-static
 	golang-github-containerd-containerd-dev
 	systemd
+	golang-opentelemetry-otel-dev
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -49,6 +50,8 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
 cargo test -p wren-transport --features vsock --locked
+echo "== cargo test (wren-tracing with the opentelemetry feature, against the Go peer)"
+cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
