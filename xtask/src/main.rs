@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 mod bench;
 mod codegen;
+mod fuzz;
+mod soak;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -12,6 +14,10 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   regenerate checked-in prost code from proto/ (--check: fail if stale)
   bench [--quick]     run the side-by-side benchmark against ttrpc-rust
+  fuzz [--seconds N] [--target NAME] [--update-corpus]
+                      run each cargo-fuzz target for N seconds (default 60; needs nightly)
+  soak [--connections N] [--calls N]
+                      many connections and a million calls, then fds and RSS (release build)
 ";
 
 fn main() -> ExitCode {
@@ -19,6 +25,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args[1..].iter().any(|a| a == "--check")),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);

@@ -9,6 +9,8 @@
 //!   exactly the bytes a test chooses;
 //! - [`fuzz`]: the bodies of the cargo-fuzz targets in `fuzz/`, which the
 //!   stable test `tests/fuzz_corpus.rs` replays over the committed corpus;
+//! - [`harness`]: the probe service on a temporary socket, and a socket
+//!   that wren channels connect to and a test answers by hand;
 //! - [`sys`]: open file descriptors and resident memory, read from `/proc`;
 //! - [`soak`]: many connections making many calls, for `cargo xtask soak`
 //!   and (smaller) the normal tests.
@@ -19,6 +21,7 @@
 
 pub mod fixture;
 pub mod fuzz;
+pub mod harness;
 pub mod peer;
 pub mod soak;
 pub mod sys;

@@ -141,6 +141,33 @@ impl<T: AsyncRead + AsyncWrite + Unpin> RawPeer<T> {
     }
 }
 
+impl<T: AsyncRead + AsyncWrite + Unpin> RawPeer<T> {
+    /// The next frame, which must be a Request; with its envelope decoded.
+    pub async fn recv_request(&mut self) -> (Frame, proto::Request) {
+        let frame = self.recv().await;
+        assert_eq!(frame.kind, MessageType::REQUEST, "not a Request: {frame:?}");
+        let request = proto::Request::decode(frame.payload.clone()).expect("a valid ttrpc.Request");
+        (frame, request)
+    }
+
+    /// Answers stream `id` with a successful Response carrying `msg`.
+    pub async fn reply(&mut self, id: u32, msg: &Msg) {
+        let resp = proto::Response {
+            status: None,
+            payload: msg.encode_to_vec().into(),
+        };
+        self.send(Frame::response(id, resp.encode_to_vec())).await;
+    }
+
+    /// Answers the next unary request by echoing its payload; returns its id.
+    pub async fn echo_next(&mut self) -> u32 {
+        let (frame, request) = self.recv_request().await;
+        let msg = Msg::decode(request.payload).expect("the request carries a Msg");
+        self.reply(frame.stream_id, &msg).await;
+        frame.stream_id
+    }
+}
+
 /// The 10 bytes of a header.
 pub fn header_bytes(
     length: u32,
