@@ -18,7 +18,7 @@ pub const SERVICE: &str = "wren.robust.Probe";
 pub const ECHO: &str = "Echo";
 /// Unary: sleeps `seq` milliseconds, then replies with the request.
 pub const SLEEP: &str = "Sleep";
-/// Unary: never replies (runs until it is cancelled).
+/// Unary: never replies (runs, holding its request, until it is cancelled).
 pub const PARK: &str = "Park";
 /// Server streaming: replies `seq` messages, each a copy of the request with
 /// its own `seq` (0, 1, …), then ends.
@@ -110,10 +110,11 @@ pub fn probe(live: &Live) -> Methods {
                 Ok(Response::new(req.into_inner()))
             }
         })
-        .unary(PARK, move |_: Request<Msg>| {
+        .unary(PARK, move |req: Request<Msg>| {
             let guard = l3.enter();
             async move {
-                let _guard = guard;
+                // Holds its request (metadata and all) while it waits.
+                let _held = (guard, req);
                 std::future::pending::<Result<Response<Msg>, Status>>().await
             }
         })

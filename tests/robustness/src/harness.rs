@@ -127,3 +127,74 @@ impl RawServer {
         (Client::new(channel), RawPeer::with_codec(io, codec))
     }
 }
+
+/// A wren server in a child process (`wren-robust-server`), so its memory
+/// can be read on its own. Killed when dropped.
+#[derive(Debug)]
+pub struct ChildServer {
+    /// The socket it serves.
+    pub path: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl ChildServer {
+    /// Starts `exe` (the `wren-robust-server` binary) on a temporary socket
+    /// and waits until it listens.
+    ///
+    /// # Panics
+    ///
+    /// If it cannot be started or does not say `ready`.
+    pub fn start(exe: &std::path::Path) -> ChildServer {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("child.sock");
+        let mut child = Command::new(exe)
+            .arg(&path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read from the server process");
+        assert_eq!(line.trim(), "ready", "the server process did not start");
+        ChildServer {
+            path,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// The process's memory now.
+    pub fn memory(&self) -> crate::sys::Memory {
+        crate::sys::Memory::of(self.child.id()).expect("/proc/PID/status of the server")
+    }
+
+    /// A raw connection to it.
+    pub async fn raw(&self) -> RawPeer<UnixStream> {
+        let io = within("connect", UnixStream::connect(&self.path))
+            .await
+            .expect("connect to the server process");
+        RawPeer::new(io)
+    }
+
+    /// A wren client on a connection of its own.
+    pub async fn client(&self) -> Client {
+        let channel = within("connect", Channel::connect_unix(&self.path))
+            .await
+            .expect("a channel connects");
+        Client::new(channel)
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
