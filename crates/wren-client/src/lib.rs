@@ -11,10 +11,9 @@ mod channel;
 mod client;
 mod connect;
 mod connection;
-mod deadline;
 mod reconnect;
 
-pub use crate::channel::{Builder, Channel, ResponseFuture};
+pub use crate::channel::{Builder, Channel, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
 pub use crate::client::Client;
 pub use crate::reconnect::Backoff;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};

@@ -16,8 +16,9 @@
 mod accept;
 mod call;
 mod connection;
+mod guard;
+mod ids;
 mod methods;
-mod outbound;
 mod policy;
 mod routes;
 mod server;
@@ -27,7 +28,10 @@ pub use crate::accept::{AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use crate::methods::Methods;
 pub use crate::policy::{PeerPolicy, PolicyError};
 pub use crate::routes::{NamedService, Routes};
-pub use crate::server::{DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
+pub use crate::server::{
+    DEFAULT_CONNECTION_BUDGET, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router,
+    Server,
+};
 pub use crate::shutdown::ShutdownHandle;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};
 pub use wren_transport::{ConnectInfo, Endpoint, Peer, PeerAddr, PeerCredentials};
