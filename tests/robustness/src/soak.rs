@@ -18,7 +18,7 @@ use wren_transport::codec::Status;
 
 use crate::fixture::{COUNT, ECHO, Msg, SERVICE};
 use crate::harness::TestServer;
-use crate::sys::{Memory, open_fds};
+use crate::sys::{Memory, open_fds, open_sockets};
 
 /// How big a soak run is.
 #[derive(Clone, Copy, Debug)]
@@ -74,6 +74,8 @@ pub struct Report {
     /// Open fds before the server started, at the peak of the first phase,
     /// and after every connection closed.
     pub fds: (usize, usize, usize),
+    /// The same for open sockets alone.
+    pub sockets: (usize, usize, usize),
     /// Resident memory at each step.
     pub memory: Memories,
     /// Wall time of the first and the second phase.
@@ -120,8 +122,8 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "open fds: {} before, {} at peak, {} after",
-            self.fds.0, self.fds.1, self.fds.2
+            "open fds: {} before, {} at peak, {} after (sockets: {}, {}, {})",
+            self.fds.0, self.fds.1, self.fds.2, self.sockets.0, self.sockets.1, self.sockets.2
         )?;
         write!(
             f,
@@ -144,6 +146,7 @@ impl fmt::Display for Report {
 /// a minute.
 pub async fn run(config: Config) -> Report {
     let fds_before = open_fds().expect("/proc/self/fd");
+    let sockets_before = open_sockets().expect("/proc/self/fd");
     let server = TestServer::start(Server::builder());
     call(&mut server.client().await, 0)
         .await
@@ -155,7 +158,7 @@ pub async fn run(config: Config) -> Report {
     let started = Instant::now();
     let mut made = 0;
     let mut failures = 0;
-    let mut fds_peak = 0;
+    let (mut fds_peak, mut sockets_peak) = (0, 0);
     let (mut after_first_round, mut after_rounds) = (memory_before, memory_before);
     for round in 0..config.rounds {
         let mut clients = Vec::with_capacity(config.connections);
@@ -163,6 +166,7 @@ pub async fn run(config: Config) -> Report {
             clients.push(server.client().await);
         }
         fds_peak = fds_peak.max(open_fds().expect("/proc/self/fd"));
+        sockets_peak = sockets_peak.max(open_sockets().expect("/proc/self/fd"));
         let mut calls = FuturesUnordered::new();
         for (c, client) in clients.iter().enumerate() {
             for i in 0..config.calls_per_connection {
@@ -178,7 +182,7 @@ pub async fn run(config: Config) -> Report {
         drop(calls);
         drop(clients);
         // Back to the server's listener alone before the next round.
-        wait_for_fds(fds_before + 1).await;
+        wait_for_sockets(sockets_before + 1).await;
         settle().await;
         let memory = Memory::of_self().expect("/proc/self/status");
         if round == 0 {
@@ -220,7 +224,8 @@ pub async fn run(config: Config) -> Report {
     // Everything closed: fds back where they were, memory settled.
     server.handle.shutdown().await;
     let _ = server.task.await;
-    let fds_after = wait_for_fds(fds_before).await;
+    let sockets_after = wait_for_sockets(sockets_before).await;
+    let fds_after = open_fds().expect("/proc/self/fd");
     settle().await;
     let after_calls = Memory::of_self().expect("/proc/self/status");
     Report {
@@ -228,6 +233,7 @@ pub async fn run(config: Config) -> Report {
         calls: made,
         failures,
         fds: (fds_before, fds_peak, fds_after),
+        sockets: (sockets_before, sockets_peak, sockets_after),
         memory: Memories {
             before: memory_before,
             after_first_round,
@@ -298,12 +304,12 @@ async fn settle() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
-/// Waits (up to a minute) until open fds are down to `target`; returns the
-/// last count.
-async fn wait_for_fds(target: usize) -> usize {
+/// Waits (up to a minute) until open sockets are down to `target`; returns
+/// the last count.
+async fn wait_for_sockets(target: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let now = open_fds().expect("/proc/self/fd");
+        let now = open_sockets().expect("/proc/self/fd");
         if now <= target || Instant::now() > deadline {
             return now;
         }

@@ -9,6 +9,21 @@ pub fn open_fds() -> io::Result<usize> {
     Ok(fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
 }
 
+/// Open sockets of this process: the fds of `/proc/self/fd` that link to
+/// `socket:[…]`. Unlike [`open_fds`], not disturbed by tokio runtimes
+/// starting or stopping elsewhere in the process (their epoll and eventfd
+/// descriptors are not sockets).
+pub fn open_sockets() -> io::Result<usize> {
+    let mut sockets = 0;
+    for entry in fs::read_dir("/proc/self/fd")? {
+        // An fd closed while we look is simply not counted.
+        if let Ok(target) = fs::read_link(entry?.path()) {
+            sockets += usize::from(target.to_string_lossy().starts_with("socket:"));
+        }
+    }
+    Ok(sockets)
+}
+
 /// Memory figures of one process, in KiB, from `/proc/PID/status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Memory {
