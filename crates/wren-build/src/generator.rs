@@ -31,19 +31,59 @@ pub(crate) struct Settings {
 /// Problems found while generating, reported once prost-build returns.
 pub(crate) type Errors = Rc<RefCell<Vec<String>>>;
 
+/// The encoded `FileDescriptorSet` of each proto package, filled in by the
+/// builder once the files are compiled, for `FILE_DESCRIPTOR_SET`.
+pub(crate) type DescriptorSets = Rc<RefCell<HashMap<String, Vec<u8>>>>;
+
 /// The generator handed to prost-build.
 pub(crate) struct WrenGenerator {
     settings: Settings,
     errors: Errors,
+    descriptor_sets: DescriptorSets,
 }
 
 impl WrenGenerator {
     pub(crate) fn new(settings: Settings, errors: Errors) -> WrenGenerator {
-        WrenGenerator { settings, errors }
+        WrenGenerator {
+            settings,
+            errors,
+            descriptor_sets: DescriptorSets::default(),
+        }
+    }
+
+    /// Also emits `FILE_DESCRIPTOR_SET` in each package that has services
+    /// and an entry in `sets` by the time prost-build finishes it.
+    pub(crate) fn with_descriptor_sets(mut self, sets: DescriptorSets) -> WrenGenerator {
+        self.descriptor_sets = sets;
+        self
     }
 }
 
 impl ServiceGenerator for WrenGenerator {
+    fn finalize_package(&mut self, package: &str, buf: &mut String) {
+        let sets = self.descriptor_sets.borrow();
+        let Some(bytes) = sets.get(package) else {
+            return;
+        };
+        let literal = syn::LitByteStr::new(bytes, Span::call_site());
+        let tokens = quote! {
+            /// The encoded `google.protobuf.FileDescriptorSet` of this
+            /// package's `.proto` files and of every file they import, for a
+            /// reflection service
+            /// (`wren_reflection::Builder::register_encoded_file_descriptor_set`).
+            pub const FILE_DESCRIPTOR_SET: &[u8] = #literal;
+        };
+        match syn::parse2::<syn::File>(tokens) {
+            Ok(file) => {
+                buf.push('\n');
+                buf.push_str(&prettyplease::unparse(&file));
+            }
+            Err(e) => self.errors.borrow_mut().push(format!(
+                "FILE_DESCRIPTOR_SET of {package} does not parse ({e}); please report this"
+            )),
+        }
+    }
+
     fn generate(&mut self, service: Service, buf: &mut String) {
         let model = ServiceModel::new(&service);
         let mut tokens = TokenStream::new();

@@ -16,12 +16,16 @@ use tokio_util::sync::PollSender;
 use tower_service::Service;
 use wren_transport::codec::{DEFAULT_MAX_MESSAGE_SIZE, RequestRef, Status};
 use wren_transport::{
-    Body, Connection, ConnectionClosed, ConnectionSettings, InboxLimits, Request, Response, inbox,
+    Body, Budget, CatchPanic, Connection, ConnectionClosed, ConnectionSettings, DeadlineStream,
+    InboxLimits, Request, Response, Side, inbox,
 };
 
 use crate::connection::{ClientConnection, Command, Reply, ReplyTo};
-use crate::deadline::DeadlineStream;
 use crate::reconnect::Backoff;
+
+/// The default bytes of streamed replies a channel buffers for callers
+/// that have not read them: 64 MiB.
+pub const DEFAULT_CHANNEL_BUDGET: usize = 64 << 20;
 
 /// A handle to one ttrpc connection. Cheap to clone; every clone sends its
 /// calls over the same connection, each on its own stream.
@@ -50,6 +54,7 @@ pub struct Channel {
     pub(crate) tx: PollSender<Command>,
     pub(crate) max_message_size: usize,
     pub(crate) inbox: InboxLimits,
+    pub(crate) budget: Budget,
 }
 
 /// Settings for a [`Channel`].
@@ -58,6 +63,8 @@ pub struct Builder {
     pub(crate) settings: ConnectionSettings,
     pub(crate) queue: usize,
     pub(crate) inbox: InboxLimits,
+    pub(crate) budget: usize,
+    pub(crate) max_concurrent_calls: usize,
     pub(crate) backoff: Backoff,
     pub(crate) wait_for_connection: bool,
 }
@@ -81,21 +88,45 @@ impl Builder {
         self
     }
 
-    /// The most reply messages buffered for a streaming call whose caller
-    /// has not read them. A server that sends past it fails that call with
-    /// `RESOURCE_EXHAUSTED`; other calls go on. Default: 64.
+    /// The most calls in flight on the connection at once. Calls past it
+    /// wait in the channel's queue (and callers in `poll_ready` once the
+    /// queue is full) until an earlier call ends, instead of reaching a
+    /// server that might refuse them. Default: no limit.
     #[must_use]
-    pub fn max_buffered_messages_per_stream(mut self, messages: usize) -> Builder {
-        self.inbox.messages = messages.max(1);
+    pub fn max_concurrent_calls(mut self, calls: usize) -> Builder {
+        self.max_concurrent_calls = calls.max(1);
         self
     }
 
-    /// The most reply bytes buffered for a streaming call whose caller has
-    /// not read them. Default: 1 MiB.
+    /// The most reply bytes buffered for one streaming call whose caller
+    /// has not read them (each message counts 64 bytes more than its
+    /// length). The connection never stops reading for a slow caller —
+    /// that would stall every other call on it — so a server that gets
+    /// further ahead than this (or than [`Builder::connection_budget`]
+    /// allows) fails that call alone with `RESOURCE_EXHAUSTED`. A message
+    /// always fits into an empty buffer. Default: 4 MiB.
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Builder {
         self.inbox.bytes = bytes;
         self
+    }
+
+    /// The most reply bytes buffered for all of the channel's streaming
+    /// calls together, as for [`Builder::max_buffered_bytes_per_stream`].
+    /// Default: 64 MiB ([`DEFAULT_CHANNEL_BUDGET`]).
+    #[must_use]
+    pub fn connection_budget(mut self, bytes: usize) -> Builder {
+        self.budget = bytes;
+        self
+    }
+
+    pub(crate) fn channel(&self, tx: mpsc::Sender<Command>) -> Channel {
+        Channel {
+            tx: PollSender::new(tx),
+            max_message_size: self.settings.max_message_size,
+            inbox: self.inbox,
+            budget: Budget::new(self.budget),
+        }
     }
 
     /// A channel over an already-connected stream. Spawns the connection's
@@ -109,17 +140,14 @@ impl Builder {
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let (tx, rx) = mpsc::channel(self.queue);
-        let conn = Connection::new(io, ClientConnection::new(rx), self.settings);
+        let dispatch = ClientConnection::new(rx, self.max_concurrent_calls);
+        let conn = Connection::new(io, dispatch, self.settings);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "ttrpc client connection ended");
             }
         });
-        Channel {
-            tx: PollSender::new(tx),
-            max_message_size: self.settings.max_message_size,
-            inbox: self.inbox,
-        }
+        self.channel(tx)
     }
 
     /// Connects to a unix socket.
@@ -138,6 +166,8 @@ impl Default for Builder {
             },
             queue: 1024,
             inbox: InboxLimits::default(),
+            budget: DEFAULT_CHANNEL_BUDGET,
+            max_concurrent_calls: usize::MAX,
             backoff: Backoff::default(),
             wait_for_connection: false,
         }
@@ -193,7 +223,7 @@ impl Service<Request<Body>> for Channel {
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return ResponseFuture::failed(Status::deadline_exceeded("deadline exceeded"));
+                    return ResponseFuture::failed(Side::Client.deadline_exceeded());
                 }
                 i64::try_from(left.as_nanos()).unwrap_or(i64::MAX)
             }
@@ -201,7 +231,13 @@ impl Service<Request<Body>> for Channel {
         let (parts, body) = req.into_parts();
         let kind = parts.kind;
         let (payload, outbound) = if kind.client_streaming() {
-            (Bytes::new(), Some(body.into_stream()))
+            // The request stream is the caller's code, polled by the
+            // connection: a panic in it fails this call alone.
+            let stream = Box::pin(CatchPanic::new(body.into_stream(), "request stream"));
+            (
+                Bytes::new(),
+                Some(DeadlineStream::wrap(stream, deadline, Side::Client)),
+            )
         } else {
             match body.into_message() {
                 Ok(payload) => (payload, None),
@@ -223,11 +259,11 @@ impl Service<Request<Body>> for Channel {
             ));
         }
         let (reply, waiting) = if kind.server_streaming() {
-            let (sender, stream) = inbox(self.inbox);
-            let stream = DeadlineStream::new(stream, deadline);
+            let (sender, stream) = inbox(self.inbox, self.budget.clone());
+            let stream = DeadlineStream::wrap(stream, deadline, Side::Client);
             (
                 ReplyTo::Stream(sender),
-                State::Streaming(Some(Body::from_stream(stream))),
+                State::Streaming(Some(Body::from_boxed_stream(stream))),
             )
         } else {
             let (tx, rx) = oneshot::channel();
@@ -313,7 +349,7 @@ impl Future for ResponseFuture {
                 }
                 if let Some(deadline) = this.deadline.as_pin_mut() {
                     ready!(deadline.poll(cx));
-                    return Poll::Ready(Err(Status::deadline_exceeded("deadline exceeded")));
+                    return Poll::Ready(Err(Side::Client.deadline_exceeded()));
                 }
                 Poll::Pending
             }

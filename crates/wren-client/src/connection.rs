@@ -1,6 +1,7 @@
 //! [`ClientConnection`]: the client's side of the connection driver.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -14,8 +15,8 @@ use wren_transport::codec::{
     Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
 };
 use wren_transport::{
-    BodyStream, ConnectionClosed, Delivery, Dispatch, Held, InboxSender, MethodKind, Outbox,
-    PushError,
+    BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
+    drop_guarded,
 };
 
 pub(crate) type Reply = Result<Bytes, Status>;
@@ -88,23 +89,66 @@ struct Pending {
     received_all: bool,
 }
 
-/// A request stream tagged with its stream id; ends with one `None` item.
+/// The most request messages taken from one stream in one go.
+const BATCH: usize = 32;
+/// The most streams remembered as given up while their server still sends;
+/// their later frames are dropped without a warning.
+const DISCARD_LIMIT: usize = 256;
+
+/// Request messages taken from one stream, and how it ended if it did.
+struct Batch {
+    messages: Vec<Bytes>,
+    end: Option<Result<(), Status>>,
+}
+
+/// A request stream tagged with its stream id, taken in batches. The inner
+/// stream is the caller's code: it is guarded (`CatchPanic`) so that a panic
+/// ends the call with `INTERNAL`, and bounded by the call's deadline.
 struct Tagged {
     id: u32,
-    inner: BodyStream,
-    done: bool,
+    inner: Option<BodyStream>,
 }
 
 impl Stream for Tagged {
-    type Item = (u32, Option<Result<Bytes, Status>>);
+    type Item = (u32, Batch);
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
+        let id = self.id;
+        let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
+        };
+        let mut messages = Vec::new();
+        let mut end = None;
+        while messages.len() < BATCH {
+            match inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(message))) => messages.push(message),
+                Poll::Ready(Some(Err(status))) => {
+                    end = Some(Err(status));
+                    break;
+                }
+                Poll::Ready(None) => {
+                    end = Some(Ok(()));
+                    break;
+                }
+                Poll::Pending => break,
+            }
         }
-        let item = std::task::ready!(self.inner.as_mut().poll_next(cx));
-        self.done = item.is_none();
-        Poll::Ready(Some((self.id, item)))
+        if end.is_some() {
+            if let Some(inner) = self.inner.take() {
+                drop_guarded("request stream", inner);
+            }
+        } else if messages.is_empty() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Some((id, Batch { messages, end })))
+    }
+}
+
+impl Drop for Tagged {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            drop_guarded("request stream", inner);
+        }
     }
 }
 
@@ -129,9 +173,11 @@ pub(crate) struct ClientConnection {
     reconnecting: bool,
     /// A call taken from the queue before the connection existed.
     first: Option<Command>,
-    /// A reply waiting for room in a full stream buffer; no frame is read
-    /// while it waits.
-    waiting: Option<Held>,
+    /// The most calls in flight at once; more wait in the queue.
+    max_concurrent_calls: usize,
+    /// Calls given up locally while their server may still send frames for
+    /// them: those are dropped quietly. Oldest first, bounded.
+    discard: VecDeque<u32>,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -148,7 +194,10 @@ const CLOSE: Flags = Flags::from_bits(Flags::REMOTE_CLOSED.bits() | Flags::NO_DA
 const OPEN_NO_DATA: Flags = Flags::from_bits(Flags::REMOTE_OPEN.bits() | Flags::NO_DATA.bits());
 
 impl ClientConnection {
-    pub(crate) fn new(commands: mpsc::Receiver<Command>) -> ClientConnection {
+    pub(crate) fn new(
+        commands: mpsc::Receiver<Command>,
+        max_concurrent_calls: usize,
+    ) -> ClientConnection {
         ClientConnection {
             commands,
             pending: wren_transport::StreamMap::default(),
@@ -160,7 +209,8 @@ impl ClientConnection {
             held: false,
             reconnecting: false,
             first: None,
-            waiting: None,
+            max_concurrent_calls: max_concurrent_calls.max(1),
+            discard: VecDeque::new(),
         }
     }
 
@@ -168,11 +218,12 @@ impl ClientConnection {
     pub(crate) fn reconnecting(
         commands: mpsc::Receiver<Command>,
         first: Option<Command>,
+        max_concurrent_calls: usize,
     ) -> ClientConnection {
         ClientConnection {
             reconnecting: true,
             first,
-            ..ClientConnection::new(commands)
+            ..ClientConnection::new(commands, max_concurrent_calls)
         }
     }
 
@@ -181,7 +232,7 @@ impl ClientConnection {
         self.commands
     }
 
-    fn send(&mut self, cmd: Command, out: &mut Outbox) {
+    fn send(&mut self, cmd: Command, out: &Outbox) {
         if cmd.reply.is_gone() {
             return; // The caller gave up before the call was sent.
         }
@@ -216,8 +267,7 @@ impl ClientConnection {
             let (handle, registration) = AbortHandle::new_pair();
             let tagged = Tagged {
                 id,
-                inner,
-                done: false,
+                inner: Some(inner),
             };
             self.outbound.push(Abortable::new(tagged, registration));
             handle
@@ -250,10 +300,12 @@ impl ClientConnection {
 
     fn on_response(&mut self, frame: Frame) {
         let Some(pending) = self.take(frame.stream_id) else {
-            tracing::warn!(
-                stream_id = frame.stream_id,
-                "ttrpc: received message on inactive stream"
-            );
+            if !self.forget_discarded(frame.stream_id) {
+                tracing::warn!(
+                    stream_id = frame.stream_id,
+                    "ttrpc: received message on inactive stream"
+                );
+            }
             return;
         };
         let reply = proto::Response::decode(frame.payload)
@@ -271,31 +323,45 @@ impl ClientConnection {
         }
     }
 
-    fn on_data(&mut self, frame: Frame, out: &mut Outbox) {
+    /// Whether `id` is a call given up locally; forgets it (its server has
+    /// now ended it too).
+    fn forget_discarded(&mut self, id: u32) -> bool {
+        match self.discard.iter().position(|&d| d == id) {
+            Some(i) => {
+                self.discard.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn on_data(&mut self, frame: Frame, out: &Outbox) {
         let id = frame.stream_id;
+        let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
         let Some(pending) = self.pending.get(&id) else {
-            tracing::warn!(stream_id = id, "ttrpc: received data on inactive stream");
+            if self.discard.contains(&id) {
+                if closing {
+                    self.forget_discarded(id);
+                }
+            } else {
+                tracing::warn!(stream_id = id, "ttrpc: received data on inactive stream");
+            }
             return;
         };
         let ReplyTo::Stream(inbox) = &pending.reply else {
             let status = Status::internal(
                 "protocol error: data frame received on a call that expects one reply",
             );
-            if let Some(p) = self.take(id) {
-                p.reply.fail(status);
-            }
-            return;
+            return self.abandon(id, Some(status), out);
         };
-        let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
-        let carries_message = !(closing && frame.flags.contains(Flags::NO_DATA));
-        if carries_message {
+        // A frame flagged no-data carries no message, whatever else it says.
+        if !frame.flags.contains(Flags::NO_DATA) {
             match inbox.push(frame.payload) {
                 Ok(()) | Err(PushError::Closed) => {}
-                Err(PushError::Full(message)) => {
-                    // The caller is behind: hold the message and read no more
-                    // until it catches up (or is found to have stopped).
-                    self.waiting = Some(Held::new(id, message, closing));
-                    return;
+                // The caller reads slower than the server sends: this
+                // stream fails alone, and the connection keeps reading.
+                Err(PushError::Overflow(overflow)) => {
+                    return self.abandon(id, Some(overflow.to_status()), out);
                 }
                 Err(PushError::Gone) => return self.abandon(id, None, out),
             }
@@ -317,45 +383,10 @@ impl ClientConnection {
         }
     }
 
-    /// Retries the message held for a full reply buffer.
-    fn poll_held(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
-        let Some(held) = &mut self.waiting else {
-            return;
-        };
-        let id = held.stream_id;
-        let Some(Pending {
-            reply: ReplyTo::Stream(inbox),
-            ..
-        }) = self.pending.get_mut(&id)
-        else {
-            self.waiting = None;
-            cx.waker().wake_by_ref();
-            return;
-        };
-        let Poll::Ready(delivery) = held.poll_deliver(inbox, cx) else {
-            return;
-        };
-        let closing = held.closing;
-        self.waiting = None;
-        cx.waker().wake_by_ref();
-        match delivery {
-            Delivery::Delivered if closing => self.received_all(id),
-            Delivery::Delivered => {}
-            Delivery::Gone => self.abandon(id, None, out),
-            Delivery::Stalled => self.abandon(
-                id,
-                Some(Status::resource_exhausted(
-                    "stream buffer full: the caller stopped reading the replies",
-                )),
-                out,
-            ),
-        }
-    }
-
     /// Closes the send side of calls whose caller gave up (dropped the reply
     /// future, or the stream of replies) while their request stream is
     /// still being sent, and drops that stream.
-    fn poll_abandoned(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
+    fn poll_abandoned(&mut self, cx: &mut Context<'_>, out: &Outbox) {
         if self.outbound.is_empty() {
             return; // No call is sending.
         }
@@ -371,8 +402,9 @@ impl ClientConnection {
 
     /// Gives up on stream `id` locally: the caller gets `status` (if it is
     /// still there), and if this side was still sending it closes its send
-    /// side, the only way ttrpc has to say "stop".
-    fn abandon(&mut self, id: u32, status: Option<Status>, out: &mut Outbox) {
+    /// side, the only way ttrpc has to say "stop". Frames the server still
+    /// sends for it are dropped quietly.
+    fn abandon(&mut self, id: u32, status: Option<Status>, out: &Outbox) {
         if let Some(pending) = self.take(id) {
             if pending.outbound.is_some() {
                 let _ = out.push(id, MessageType::DATA, CLOSE, &[]);
@@ -380,23 +412,36 @@ impl ClientConnection {
             if let Some(status) = status {
                 pending.reply.fail(status);
             }
+            self.remember(id);
         }
     }
 
-    fn on_outbound(&mut self, id: u32, item: Option<Result<Bytes, Status>>, out: &mut Outbox) {
-        match item {
-            Some(Ok(message)) => {
-                if let Err(oversize) = out.push(id, MessageType::DATA, Flags::EMPTY, &message) {
-                    self.abandon(id, Some(oversize.to_status()), out);
+    fn remember(&mut self, id: u32) {
+        if self.discard.len() >= DISCARD_LIMIT {
+            self.discard.pop_front();
+        }
+        self.discard.push_back(id);
+    }
+
+    fn on_outbound(&mut self, id: u32, batch: Batch, out: &Outbox) {
+        let oversize = out.frames(|f| {
+            for message in &batch.messages {
+                if let Err(oversize) = f.push_data(id, message) {
+                    return Some(oversize);
                 }
             }
-            Some(Err(status)) => {
-                // The request stream failed locally: close the send side
-                // and fail the call with that status.
-                self.abandon(id, Some(status), out);
+            if let Some(Ok(())) = batch.end {
+                let _ = f.push(id, MessageType::DATA, CLOSE, &[]);
             }
-            None => {
-                let _ = out.push(id, MessageType::DATA, CLOSE, &[]);
+            None
+        });
+        drop_guarded("request message", batch.messages);
+        if let Some(oversize) = oversize {
+            return self.abandon(id, Some(oversize.to_status()), out);
+        }
+        match batch.end {
+            None => {}
+            Some(Ok(())) => {
                 if let Some(pending) = self.pending.get_mut(&id) {
                     pending.outbound = None;
                     if pending.received_all {
@@ -404,12 +449,23 @@ impl ClientConnection {
                     }
                 }
             }
+            Some(Err(status)) => {
+                // The request stream failed (or panicked) locally: the call
+                // fails with that status. The send side is NOT closed: a
+                // clean close would tell the server the stream was complete.
+                // The server's handler ends at the call's deadline or when
+                // the connection closes.
+                if let Some(pending) = self.take(id) {
+                    pending.reply.fail(status);
+                    self.remember(id);
+                }
+            }
         }
     }
 }
 
 impl Dispatch for ClientConnection {
-    fn on_frame(&mut self, frame: Frame, out: &mut Outbox) {
+    fn on_frame(&mut self, frame: Frame, out: &Outbox) {
         match frame.kind {
             MessageType::RESPONSE => self.on_response(frame),
             MessageType::DATA => self.on_data(frame, out),
@@ -423,11 +479,11 @@ impl Dispatch for ClientConnection {
         }
     }
 
-    fn on_oversize(&mut self, header: Header, out: &mut Outbox) {
+    fn on_oversize(&mut self, header: Header, out: &Outbox) {
         let status = Status::message_too_large(header.length as usize, out.max_message_size());
         if self.pending.contains_key(&header.stream_id) {
             self.abandon(header.stream_id, Some(status), out);
-        } else {
+        } else if !self.discard.contains(&header.stream_id) {
             tracing::warn!(
                 stream_id = header.stream_id,
                 "ttrpc: oversize frame on inactive stream"
@@ -435,14 +491,16 @@ impl Dispatch for ClientConnection {
         }
     }
 
-    fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()> {
-        self.poll_held(cx, out);
+    fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()> {
         self.poll_abandoned(cx, out);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);
             self.fresh = true;
         }
-        while !self.handles_gone && !out.is_full() {
+        // Calls over the concurrency limit wait in the queue (the caller's
+        // `poll_ready` waits once the queue is full too).
+        while !self.handles_gone && self.pending.len() < self.max_concurrent_calls && !out.is_full()
+        {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
                     self.send(cmd, out);
@@ -454,8 +512,8 @@ impl Dispatch for ClientConnection {
         }
         while !out.is_full() {
             match self.outbound.poll_next_unpin(cx) {
-                Poll::Ready(Some((id, item))) => {
-                    self.on_outbound(id, item, out);
+                Poll::Ready(Some((id, batch))) => {
+                    self.on_outbound(id, batch, out);
                     self.fresh = true;
                 }
                 Poll::Ready(None) | Poll::Pending => break,
@@ -490,10 +548,6 @@ impl Dispatch for ClientConnection {
         false
     }
 
-    fn wants_read(&self) -> bool {
-        self.waiting.is_none()
-    }
-
     fn reads_produce_writes(&self) -> bool {
         false
     }
@@ -503,12 +557,11 @@ impl Dispatch for ClientConnection {
     }
 
     fn on_close(&mut self, error: Option<&io::Error>) {
-        self.waiting = None;
         let closed = ConnectionClosed::new(error.map(|e| e.to_string()));
         for (_, pending) in self.pending.drain() {
             pending.reply.fail(closed.clone().into_status());
         }
-        self.outbound = SelectAll::new();
+        drop_guarded("request stream", std::mem::take(&mut self.outbound));
         if let Some(cmd) = self.first.take() {
             cmd.reply.fail(closed.clone().into_status());
         }

@@ -11,11 +11,10 @@ mod channel;
 mod client;
 mod connect;
 mod connection;
-mod deadline;
 pub mod interceptor;
 mod reconnect;
 
-pub use crate::channel::{Builder, Channel, ResponseFuture};
+pub use crate::channel::{Builder, Channel, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
 pub use crate::client::Client;
 pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::reconnect::Backoff;

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::sync::PollSender;
-use wren_transport::{Connection, ConnectionClosed, ConnectionSettings};
+use wren_transport::{Connection, ConnectionClosed};
 
 use crate::connection::{ClientConnection, Command};
 use crate::{Builder, Channel};
@@ -70,18 +69,8 @@ impl Builder {
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let (tx, rx) = mpsc::channel(self.queue);
-        tokio::spawn(supervise(
-            rx,
-            connect,
-            self.settings,
-            self.backoff,
-            self.wait_for_connection,
-        ));
-        Channel {
-            tx: PollSender::new(tx),
-            max_message_size: self.settings.max_message_size,
-            inbox: self.inbox,
-        }
+        tokio::spawn(supervise(rx, connect, self));
+        self.channel(tx)
     }
 
     /// A [lazy](Builder::lazy) channel to a unix socket.
@@ -99,17 +88,13 @@ impl Channel {
     }
 }
 
-async fn supervise<C, F, T>(
-    mut commands: mpsc::Receiver<Command>,
-    mut connect: C,
-    settings: ConnectionSettings,
-    backoff: Backoff,
-    wait: bool,
-) where
+async fn supervise<C, F, T>(mut commands: mpsc::Receiver<Command>, mut connect: C, builder: Builder)
+where
     C: FnMut() -> F,
     F: Future<Output = io::Result<T>>,
     T: AsyncRead + AsyncWrite + Unpin,
 {
+    let (backoff, wait) = (builder.backoff, builder.wait_for_connection);
     let mut delay = backoff.initial;
     loop {
         // Connect on first use: wait for a call.
@@ -153,11 +138,9 @@ async fn supervise<C, F, T>(
             }
         };
         delay = backoff.initial;
-        let mut conn = Connection::new(
-            io,
-            ClientConnection::reconnecting(commands, first),
-            settings,
-        );
+        let dispatch =
+            ClientConnection::reconnecting(commands, first, builder.max_concurrent_calls);
+        let mut conn = Connection::new(io, dispatch, builder.settings);
         if let Err(e) = (&mut conn).await {
             tracing::debug!(error = %e, "ttrpc: connection dropped, will reconnect");
         }

@@ -417,9 +417,10 @@ async fn data_sent_to_a_unary_call_in_flight_is_ignored() {
 }
 
 #[tokio::test]
-async fn a_stream_id_that_does_not_increase_is_rejected() {
+async fn a_stream_id_that_was_used_or_is_open_is_rejected() {
     let server = server();
     let mut raw = server.raw().await;
+    echo_is_next(&mut raw, 3).await;
     raw.send(request(5, Flags::REMOTE_OPEN, "EchoStream", Vec::new()))
         .await;
     raw.send(data(
@@ -432,7 +433,7 @@ async fn a_stream_id_that_does_not_increase_is_rejected() {
     .await;
     assert_eq!(decode::<EchoPayload>(raw.recv_data(5).await.1).seq, 2);
 
-    // Lower, and equal to the open stream's.
+    // Lower and used, and equal to the open stream's.
     for id in [3, 5] {
         raw.send(request(id, Flags::REMOTE_OPEN, "EchoStream", Vec::new()))
             .await;
@@ -475,13 +476,20 @@ async fn an_oversize_data_frame_fails_its_stream_and_keeps_the_connection() {
     .await;
     let status = raw.recv_status(1).await;
     assert_eq!(status.code, Code::ResourceExhausted as i32, "{status:?}");
-    // The stream is gone; the connection is not.
+    // The stream is gone; the connection is not. The client had not heard
+    // yet when it sent more: that Data is dropped without a reply, so the
+    // next frame back answers the next call.
+    raw.send(data(1, &EchoPayload::default())).await;
+    echo_is_next(&mut raw, 3).await;
+    // Once the client closes its side the id is forgotten: Data after that
+    // is an error, as in Go.
+    raw.send(close(1)).await;
     raw.send(data(1, &EchoPayload::default())).await;
     assert_eq!(
         raw.recv_status(1).await.message,
         "StreamID is no longer active"
     );
-    echo_is_next(&mut raw, 3).await;
+    echo_is_next(&mut raw, 5).await;
 }
 
 // ===== wren client → raw server =====

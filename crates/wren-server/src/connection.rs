@@ -1,30 +1,38 @@
 //! [`ServerConnection`]: the server's side of the connection driver.
+//!
+//! The connection task reads frames, opens calls and routes Data frames to
+//! their streams' buffers. Each call runs as a [`CallTask`] — in a tokio
+//! task of its own by default, or inside the connection's task when the
+//! server runs handlers inline — and queues its own frames into the shared
+//! outbox. The connection never waits for a call: a stream whose consumer
+//! falls behind buffers within the connection's budget and fails alone
+//! when it runs out.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use futures_util::stream::{AbortHandle, Abortable, FuturesUnordered, SelectAll};
+use futures_util::stream::FuturesUnordered;
 use prost::Message;
-use tokio::sync::oneshot;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_service::Service;
-use wren_transport::codec::{
-    Flags, Frame, Header, MessageType, Metadata, ResponseRef, Status, proto,
-};
+use wren_transport::codec::{Flags, Frame, Header, MessageType, Metadata, Status, proto};
 use wren_transport::{
-    Body, BoxError, Delivery, Dispatch, Held, InboxLimits, InboxSender, MethodKind, Outbox,
-    PushError, Request, Response, inbox,
+    Body, BoxError, Budget, ConnectionClosed, Dispatch, InboxLimits, InboxSender, MethodKind,
+    Outbox, PushError, Request, Response, inbox, panic_status,
 };
 
 use crate::Routes;
-use crate::call::CallFuture;
-use crate::outbound::{Event, OutStream};
+use crate::call::{CallControl, CallTask, drop_call};
+use crate::ids::StreamIds;
 
 /// What every connection of a server shares.
 #[derive(Debug)]
@@ -33,60 +41,77 @@ pub(crate) struct ConnectionConfig {
     pub(crate) routes: Routes,
     /// The bound of each stream's inbound buffer.
     pub(crate) inbox: InboxLimits,
+    /// The bytes of input one connection may hold for its calls.
+    pub(crate) budget: usize,
     /// The most calls and streams open at once on one connection.
     pub(crate) max_concurrent_streams: usize,
     /// Closes a connection with no call in flight for this long.
     pub(crate) idle_timeout: Option<Duration>,
+    /// Runs handlers inside the connection's task instead of a task each.
+    pub(crate) inline_handlers: bool,
+    /// Refuses any stream id not above the last one, as Go does.
+    pub(crate) strict_stream_ids: bool,
+    /// Where call tasks are spawned, so that a shutdown waits for them.
+    pub(crate) tasks: TaskTracker,
 }
 
-/// The handlers of a connection's calls in flight.
-type Calls<S> = FuturesUnordered<CallFuture<Oneshot<S, Request<Body>>>>;
+/// What a call in flight costs its connection's budget on top of its
+/// request's payload and its task's future: the task's header, the call's
+/// state and control, its request's names and metadata.
+pub(crate) const CALL_OVERHEAD: usize = 1280;
+/// The most streams remembered as failed while their client still sends;
+/// their later Data frames are dropped without a reply.
+const DISCARD_LIMIT: usize = 256;
 
-/// One open stream id: a unary call or a stream in flight.
+/// The future of one call: the layered service, called once.
+type Call<S> = CallTask<Oneshot<S, Request<Body>>>;
+
+/// One open stream id: a call whose task has not queued its last frame.
 struct StreamState {
     kind: MethodKind,
     /// Where Data frames from the client go, while it still sends.
     inbox: Option<InboxSender>,
-    /// Stops the handler's outbound stream if the call ends early.
-    outbound: Option<AbortHandle>,
-    deadline: Option<Instant>,
-    /// Cancels the handler of a call whose stream is failed while the
-    /// handler still runs (client-streaming and bidi calls).
-    cancel: Option<oneshot::Sender<()>>,
+    control: Arc<CallControl>,
+    /// Bytes charged to the connection's budget for the request.
+    charge: usize,
+    /// The call was told to end early; the client's Data is dropped.
+    cancelled: bool,
 }
 
-/// Serves the calls of one connection. Handlers run inside the connection's
-/// task, so a call costs no spawn and no cross-task hand-off.
+/// Serves the calls of one connection.
 pub(crate) struct ServerConnection<S>
 where
     S: Service<Request<Body>>,
 {
     service: S,
     config: Arc<ConnectionConfig>,
-    /// Who is on the other end; a clone goes into every request's extensions.
     /// The connection's peer, attached to every request without an allocation.
     peer: Arc<wren_transport::Peer>,
-    /// Created with the connection's first call (its allocation is sized by
-    /// the handler future, which can be large).
-    calls: Option<Calls<S>>,
-    /// Created with the connection's first server stream: an idle
-    /// connection that never streamed keeps no select state.
-    outbound: Option<SelectAll<Abortable<OutStream>>>,
+    budget: Budget,
+    /// Calls run inside this task (`inline_handlers`). Created with the
+    /// first call and given back when the connection falls quiet: its
+    /// allocation is sized by the handler future.
+    inline: Option<FuturesUnordered<Call<S>>>,
     streams: wren_transport::StreamMap<StreamState>,
-    last_stream_id: u32,
-    /// A message waiting for room in a full stream buffer; no frame is read
-    /// while it waits.
-    held: Option<Held>,
+    ids: StreamIds,
+    /// Streams ended while their client was still sending: its further
+    /// Data frames are dropped silently. Oldest first, bounded.
+    discard: VecDeque<u32>,
+    /// Scratch for the ids of calls that ended.
+    ended: Vec<u32>,
     /// Runs while the connection has no call in flight, with an idle timeout.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     draining: bool,
     closing: bool,
+    /// Calls were spawned since the connection last yielded.
+    spawned: bool,
 }
 
 impl<S> ServerConnection<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
 {
     pub(crate) fn new(
         service: S,
@@ -95,16 +120,18 @@ where
     ) -> ServerConnection<S> {
         ServerConnection {
             service,
+            budget: Budget::new(config.budget),
+            ids: StreamIds::new(config.strict_stream_ids),
             config,
             peer: Arc::new(peer),
-            calls: None,
-            outbound: None,
+            inline: None,
             streams: wren_transport::StreamMap::default(),
-            last_stream_id: 0,
-            held: None,
+            discard: VecDeque::new(),
+            ended: Vec::new(),
             idle: None,
             draining: false,
             closing: false,
+            spawned: false,
         }
     }
 
@@ -113,38 +140,33 @@ where
         self.draining = true;
     }
 
-    /// Ends stream `id` with `status` as its final Response, stopping its
-    /// handler's output; whatever the handler still produces is dropped.
-    fn fail_stream(&mut self, id: u32, status: &Status, out: &mut Outbox) {
-        if let Some(state) = self.streams.remove(&id) {
-            if let Some(inbox) = &state.inbox {
-                inbox.fail(status.clone());
-            }
-            if let Some(abort) = state.outbound {
-                abort.abort();
-            }
-            if let Some(cancel) = state.cancel {
-                let _ = cancel.send(());
-            }
+    /// Ends stream `id` early with `status`: its task sends the status as
+    /// the call's final frame and drops the handler. The client's further
+    /// Data for it is dropped.
+    fn cancel_stream(&mut self, id: u32, status: Status) {
+        let Some(state) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if let Some(inbox) = state.inbox.take() {
+            inbox.fail(status.clone());
+            remember(&mut self.discard, id);
         }
-        out.push_status(id, status);
+        state.cancelled = true;
+        state.control.cancel(status);
     }
 
-    fn on_request(&mut self, frame: Frame, out: &mut Outbox) {
+    fn on_request(&mut self, frame: Frame, out: &Outbox) {
         let id = frame.stream_id;
-        if id % 2 == 0 {
-            let status =
-                Status::invalid_argument("StreamID must be odd for client initiated streams");
-            return out.push_status(id, &status);
+        if let Err(e) = self.ids.open(id) {
+            return out.push_status(id, &Status::invalid_argument(e.message()));
         }
-        if id <= self.last_stream_id {
-            let status = Status::invalid_argument("StreamID cannot be re-used and must increment");
-            return out.push_status(id, &status);
-        }
-        // The id is used up even if the request turns out malformed, as in Go.
-        self.last_stream_id = id;
         if self.draining {
             return out.push_status(id, &Status::unavailable("server is shutting down"));
+        }
+        if self.streams.len() >= self.config.max_concurrent_streams {
+            // A call may have queued its reply since the last look, and the
+            // client answered it with this request: count it out first.
+            self.reap(out);
         }
         if self.streams.len() >= self.config.max_concurrent_streams {
             let status = Status::resource_exhausted(format!(
@@ -153,9 +175,22 @@ where
             ));
             return out.push_status(id, &status);
         }
+        let charge = frame.payload.len() + CALL_OVERHEAD + std::mem::size_of::<Call<S>>();
+        if self.budget.used() + charge > self.budget.limit() {
+            self.reap(out);
+        }
+        if !self.budget.try_charge(charge) {
+            let status = Status::resource_exhausted(format!(
+                "connection buffer budget exhausted ({} of {} bytes in use by calls in flight)",
+                self.budget.used(),
+                self.budget.limit()
+            ));
+            return out.push_status(id, &status);
+        }
         let envelope = match proto::Request::decode(frame.payload) {
             Ok(envelope) => envelope,
             Err(e) => {
+                self.budget.refund(charge);
                 let status = Status::invalid_argument(format!("unmarshal request error: {e}"));
                 return out.push_status(id, &status);
             }
@@ -166,7 +201,7 @@ where
             .method_kind(&envelope.service, &envelope.method);
         let mut inbox_sender = None;
         let body = if kind.client_streaming() {
-            let (sender, stream) = inbox(self.config.inbox);
+            let (sender, stream) = inbox(self.config.inbox, self.budget.clone());
             // Go hands a non-empty Request payload to a client-streaming
             // handler as its first message.
             if !envelope.payload.is_empty() {
@@ -179,7 +214,7 @@ where
             } else {
                 sender.finish(Ok(()));
             }
-            Body::from_stream(stream)
+            Body::from_boxed_stream(stream)
         } else {
             // Unary and server-streaming methods get the payload as their
             // one request message, even when it is empty.
@@ -198,45 +233,72 @@ where
             n => Instant::now().checked_add(Duration::from_nanos(n as u64)),
         };
         req.set_deadline(deadline);
-        let (cancel, cancelled) = if kind.client_streaming() {
-            let (tx, rx) = oneshot::channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
+
+        // Cloning the service runs the user's layers' `Clone`.
+        let service = &self.service;
+        let call = match catch_unwind(AssertUnwindSafe(|| service.clone().oneshot(req))) {
+            Ok(call) => call,
+            Err(panic) => {
+                self.budget.refund(charge);
+                return out.push_status(id, &panic_status("cloning the service", &*panic));
+            }
         };
+        let control = Arc::new(CallControl::default());
+        let task = CallTask::new(
+            id,
+            kind.server_streaming(),
+            out.clone(),
+            control.clone(),
+            deadline,
+            call,
+        );
+        if self.config.inline_handlers {
+            self.inline
+                .get_or_insert_with(FuturesUnordered::new)
+                .push(task);
+        } else {
+            self.config.tasks.spawn(task);
+            self.spawned = true;
+        }
         self.streams.insert(
             id,
             StreamState {
                 kind,
                 inbox: inbox_sender,
-                outbound: None,
-                deadline,
-                cancel,
+                control,
+                charge,
+                cancelled: false,
             },
         );
-        let sleep = deadline.map(|d| tokio::time::sleep_until(d.into()));
-        let call = self.service.clone().oneshot(req);
-        self.calls
-            .get_or_insert_with(FuturesUnordered::new)
-            .push(CallFuture::new(id, call, sleep, cancelled));
     }
 
-    fn on_data(&mut self, frame: Frame, out: &mut Outbox) {
+    fn on_data(&mut self, frame: Frame, out: &Outbox) {
         let id = frame.stream_id;
         if id % 2 == 0 {
             let status =
                 Status::invalid_argument("StreamID must be odd for client initiated streams");
             return out.push_status(id, &status);
         }
+        let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
+        if let Some(i) = self.discard.iter().position(|&d| d == id) {
+            // A stream this side already ended; the client has not heard yet.
+            if closing {
+                self.discard.remove(i);
+            }
+            return;
+        }
         let Some(state) = self.streams.get_mut(&id) else {
             let status = Status::invalid_argument("StreamID is no longer active");
             return out.push_status(id, &status);
         };
+        if state.cancelled {
+            return;
+        }
         let Some(inbox) = &state.inbox else {
             if state.kind.client_streaming() {
                 // The client already closed its side.
                 let status = Status::invalid_argument("data received after the stream was closed");
-                return self.fail_stream(id, &status, out);
+                return self.cancel_stream(id, status);
             }
             // Data for a call that takes none (Go's server crashes here):
             // the call goes on, the frame is dropped.
@@ -246,122 +308,56 @@ where
             );
             return;
         };
-        let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
-        let carries_message = !(closing && frame.flags.contains(Flags::NO_DATA));
-        if carries_message {
+        // A frame flagged no-data carries no message, whatever else it says.
+        if !frame.flags.contains(Flags::NO_DATA) {
             match inbox.push(frame.payload) {
                 Ok(()) => {}
-                Err(PushError::Full(message)) => {
-                    // The handler is behind: hold the message and read no
-                    // more until it catches up (or is found to have stopped).
-                    self.held = Some(Held::new(id, message, closing));
-                    return;
+                Err(PushError::Overflow(overflow)) => {
+                    return self.cancel_stream(id, overflow.to_status());
                 }
                 // The handler stopped reading on purpose; its reply decides.
                 Err(PushError::Gone | PushError::Closed) => {}
             }
         }
         if closing {
-            inbox.finish(Ok(()));
-            state.inbox = None;
-        }
-    }
-
-    /// Retries the message held for a full stream buffer.
-    fn poll_held(&mut self, cx: &mut Context<'_>, out: &mut Outbox) {
-        let Some(held) = &mut self.held else { return };
-        let id = held.stream_id;
-        let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) else {
-            self.held = None;
-            cx.waker().wake_by_ref();
-            return;
-        };
-        let Poll::Ready(delivery) = held.poll_deliver(inbox, cx) else {
-            return;
-        };
-        let closing = held.closing;
-        self.held = None;
-        // Reading resumes: make sure the connection takes another turn.
-        cx.waker().wake_by_ref();
-        match delivery {
-            Delivery::Delivered | Delivery::Gone => {
-                if closing {
-                    if let Some(state) = self.streams.get_mut(&id) {
-                        state.inbox = None;
-                    }
-                }
-            }
-            Delivery::Stalled => {
-                let status = Status::resource_exhausted(format!(
-                    "stream buffer full: the handler read nothing for {:?}",
-                    self.config.inbox.stall_timeout
-                ));
-                self.fail_stream(id, &status, out);
+            if let Some(inbox) = state.inbox.take() {
+                inbox.finish(Ok(()));
             }
         }
     }
 
-    fn on_call_done(&mut self, id: u32, result: Result<Response<Body>, Status>, out: &mut Outbox) {
-        let Some(state) = self.streams.get_mut(&id) else {
-            return; // The stream was already failed; its reply is dropped.
-        };
-        let resp = match result {
-            Ok(resp) => resp,
-            Err(status) => return self.fail_stream(id, &status, out),
-        };
-        if state.kind.server_streaming() {
-            let (handle, registration) = AbortHandle::new_pair();
-            state.outbound = Some(handle);
-            let stream = OutStream::new(id, resp.into_inner().into_stream(), state.deadline);
-            self.outbound
-                .get_or_insert_with(SelectAll::new)
-                .push(Abortable::new(stream, registration));
-            return;
-        }
-        let payload = match resp.into_inner().into_message() {
-            Ok(payload) => payload,
-            Err(status) => return self.fail_stream(id, &status, out),
-        };
-        self.streams.remove(&id);
-        let response = ResponseRef {
-            status: None,
-            payload: &payload,
-        };
-        if let Err(oversize) = out.push_response(id, &response) {
-            // Go 1.2.6+ drops the whole connection here; only this call fails.
-            out.push_status(id, &oversize.to_status());
-        }
-    }
-
-    fn on_outbound(&mut self, id: u32, event: Event, out: &mut Outbox) {
-        match event {
-            Event::Messages(messages) => {
-                for message in messages {
-                    if let Err(oversize) = out.push(id, MessageType::DATA, Flags::EMPTY, &message) {
-                        return self.fail_stream(id, &oversize.to_status(), out);
-                    }
-                }
+    /// Forgets the calls whose tasks queued their last frame.
+    fn reap(&mut self, out: &Outbox) {
+        out.take_ended(&mut self.ended);
+        for id in self.ended.drain(..) {
+            let Some(state) = self.streams.remove(&id) else {
+                continue;
+            };
+            self.budget.refund(state.charge);
+            if let Some(inbox) = state.inbox {
+                // The call is over while its client still sends.
+                inbox.finish(Ok(()));
+                remember(&mut self.discard, id);
             }
-            Event::End(Ok(())) => {
-                if let Some(state) = self.streams.remove(&id) {
-                    if let Some(inbox) = state.inbox {
-                        inbox.finish(Ok(()));
-                    }
-                }
-                let flags = Flags::REMOTE_CLOSED | Flags::NO_DATA;
-                let _ = out.push(id, MessageType::DATA, flags, &[]);
-            }
-            Event::End(Err(status)) => self.fail_stream(id, &status, out),
         }
     }
 }
 
+/// Remembers `id` in the bounded set of discarded streams.
+fn remember(discard: &mut VecDeque<u32>, id: u32) {
+    if discard.len() >= DISCARD_LIMIT {
+        discard.pop_front();
+    }
+    discard.push_back(id);
+}
+
 impl<S> Dispatch for ServerConnection<S>
 where
-    S: Service<Request<Body>, Response = Response<Body>> + Clone,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
 {
-    fn on_frame(&mut self, frame: Frame, out: &mut Outbox) {
+    fn on_frame(&mut self, frame: Frame, out: &Outbox) {
         self.idle = None;
         match frame.kind {
             MessageType::REQUEST => self.on_request(frame, out),
@@ -376,39 +372,41 @@ where
         }
     }
 
-    fn on_oversize(&mut self, header: Header, out: &mut Outbox) {
+    fn on_oversize(&mut self, header: Header, out: &Outbox) {
         let status = Status::message_too_large(header.length as usize, out.max_message_size());
-        if header.kind == MessageType::DATA && self.streams.contains_key(&header.stream_id) {
-            // A message of the stream was lost: the stream cannot go on.
-            return self.fail_stream(header.stream_id, &status, out);
+        if header.kind == MessageType::DATA {
+            if self.discard.contains(&header.stream_id) {
+                return;
+            }
+            if self.streams.contains_key(&header.stream_id) {
+                // A message of the stream was lost: the stream cannot go on.
+                return self.cancel_stream(header.stream_id, status);
+            }
         }
         out.push_status(header.stream_id, &status);
     }
 
-    fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()> {
+    fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()> {
         if self.closing {
             return Poll::Ready(());
         }
-        self.poll_held(cx, out);
-        while let Some(Poll::Ready(Some((id, result)))) =
-            self.calls.as_mut().map(|calls| calls.poll_next_unpin(cx))
-        {
-            self.on_call_done(id, result, out);
+        if let Some(calls) = &mut self.inline {
+            while let Poll::Ready(Some(())) = calls.poll_next_unpin(cx) {}
         }
-        while !out.is_full() {
-            let Some(outbound) = &mut self.outbound else {
-                break;
-            };
-            match outbound.poll_next_unpin(cx) {
-                Poll::Ready(Some((id, event))) => self.on_outbound(id, event, out),
-                Poll::Ready(None) | Poll::Pending => break,
-            }
+        if std::mem::take(&mut self.spawned) {
+            // Let the calls just spawned start on this worker while this
+            // task goes to the back of its queue, where an idle worker is
+            // woken to take it (and the I/O driver) over. Without this, a
+            // handler that blocks this worker could leave the connection,
+            // and the I/O driver, with no thread until it returns.
+            cx.waker().wake_by_ref();
         }
-        let quiet = self.streams.is_empty() && self.calls.as_ref().is_none_or(|c| c.is_empty());
-        if quiet {
+        self.reap(out);
+        let quiet = self.streams.is_empty();
+        if quiet && self.inline.as_ref().is_some_and(|c| c.is_empty()) {
             // Give back the call set's allocation (sized by the handler
             // future): an idle connection should cost next to nothing.
-            self.calls = None;
+            self.inline = None;
         }
         if self.draining && quiet {
             return Poll::Ready(());
@@ -425,10 +423,6 @@ where
         Poll::Pending
     }
 
-    fn wants_read(&self) -> bool {
-        self.held.is_none()
-    }
-
     fn is_idle(&self) -> bool {
         self.streams.is_empty()
     }
@@ -438,10 +432,28 @@ where
             tracing::debug!(error = %e, "ttrpc connection closed with error");
         }
         self.closing = true;
-        self.held = None;
-        // Dropping the calls and streams cancels their handlers.
-        self.calls = None;
-        self.outbound = None;
-        self.streams.clear();
+        self.cancel_all();
+    }
+}
+
+impl<S: Service<Request<Body>>> ServerConnection<S> {
+    /// Cancels every call: those in their own tasks stop at their next
+    /// poll, inline ones are dropped here. Nothing they queue is written.
+    fn cancel_all(&mut self) {
+        let closed = ConnectionClosed::new(None).into_status();
+        for (_, state) in self.streams.drain() {
+            state.control.cancel(closed.clone());
+        }
+        if let Some(calls) = self.inline.take() {
+            drop_call(calls);
+        }
+    }
+}
+
+impl<S: Service<Request<Body>>> Drop for ServerConnection<S> {
+    fn drop(&mut self) {
+        // A connection dropped without closing (an immediate shutdown)
+        // still cancels its calls.
+        self.cancel_all();
     }
 }

@@ -16,9 +16,10 @@
 mod accept;
 mod call;
 mod connection;
+mod guard;
+mod ids;
 pub mod interceptor;
 mod methods;
-mod outbound;
 mod policy;
 mod routes;
 mod server;
@@ -29,7 +30,10 @@ pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::methods::Methods;
 pub use crate::policy::{PeerPolicy, PolicyError};
 pub use crate::routes::{NamedService, Routes};
-pub use crate::server::{DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router, Server};
+pub use crate::server::{
+    DEFAULT_CONNECTION_BUDGET, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router,
+    Server,
+};
 pub use crate::shutdown::ShutdownHandle;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};
 pub use wren_transport::{ConnectInfo, Endpoint, Peer, PeerAddr, PeerCredentials};

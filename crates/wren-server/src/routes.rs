@@ -11,6 +11,8 @@ use wren_transport::{
     Body, BoxError, MethodKind, Request, Response, codec::Status, status_from_error,
 };
 
+use crate::guard::Guarded;
+
 /// A service that knows its full proto name, such as `containerd.task.v2.Task`.
 ///
 /// Generated servers implement it; [`Methods`](crate::Methods) does too.
@@ -52,12 +54,16 @@ where
 
     fn call(&self, req: Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> {
         let mut svc = self.service.clone();
-        Box::pin(async move {
-            futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
-                .await
-                .map_err(|e| status_from_error(e.into()))?;
-            svc.call(req).await.map_err(|e| status_from_error(e.into()))
-        })
+        let deadline = req.deadline();
+        Box::pin(Guarded::new(
+            async move {
+                futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
+                    .await
+                    .map_err(|e| status_from_error(e.into()))?;
+                svc.call(req).await.map_err(|e| status_from_error(e.into()))
+            },
+            deadline,
+        ))
     }
 }
 

@@ -40,13 +40,21 @@ pub struct Server<L = Identity> {
     settings: ConnectionSettings,
     shutdown_timeout: Duration,
     inbox: InboxLimits,
+    budget: usize,
     max_concurrent_streams: usize,
     idle_timeout: Option<Duration>,
+    inline_handlers: bool,
+    strict_stream_ids: bool,
     pub(crate) accept: AcceptConfig,
 }
 
-/// The default limit of calls and streams open at once on one connection.
-pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 1024;
+/// The default limit of calls and streams open at once on one connection:
+/// 100,000. Go ttrpc has no limit; what bounds a connection's memory is its
+/// buffer budget ([`DEFAULT_CONNECTION_BUDGET`]).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: usize = 100_000;
+
+/// The default bytes of input one connection may hold for its calls: 64 MiB.
+pub const DEFAULT_CONNECTION_BUDGET: usize = 64 << 20;
 
 /// A server with its services, ready to serve.
 #[derive(Debug)]
@@ -64,8 +72,11 @@ impl Server {
             settings: ConnectionSettings::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             inbox: InboxLimits::default(),
+            budget: DEFAULT_CONNECTION_BUDGET,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             idle_timeout: None,
+            inline_handlers: false,
+            strict_stream_ids: false,
             accept: AcceptConfig::default(),
         }
     }
@@ -82,8 +93,11 @@ impl<L> Server<L> {
             settings: self.settings,
             shutdown_timeout: self.shutdown_timeout,
             inbox: self.inbox,
+            budget: self.budget,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: self.idle_timeout,
+            inline_handlers: self.inline_handlers,
+            strict_stream_ids: self.strict_stream_ids,
             accept: self.accept,
         }
     }
@@ -108,28 +122,41 @@ impl<L> Server<L> {
 
     /// The most calls and streams open at once on one connection. A request
     /// over the limit gets `RESOURCE_EXHAUSTED` and the connection is kept.
-    /// Default: 1024 ([`DEFAULT_MAX_CONCURRENT_STREAMS`]).
+    /// Default: 100,000 ([`DEFAULT_MAX_CONCURRENT_STREAMS`]); memory is
+    /// bounded by [`Server::connection_budget`] first.
     #[must_use]
     pub fn max_concurrent_streams(mut self, streams: usize) -> Self {
         self.max_concurrent_streams = streams;
         self
     }
 
-    /// The most messages buffered for a streaming handler that has not read
-    /// them yet. Past it, the connection waits for the handler to read (see
-    /// [`Server::stream_stall_timeout`]). Default: 1024.
+    /// The bytes of input one connection may hold on behalf of its calls:
+    /// the request of every call in flight (its payload plus about 1.5 KiB
+    /// for the call itself) and every stream message a handler has not read
+    /// yet. A request that does not fit is answered `RESOURCE_EXHAUSTED`
+    /// and the connection kept; a stream message that does not fit fails its
+    /// stream alone with `RESOURCE_EXHAUSTED`. With the read buffer (one
+    /// frame, at most [`Server::max_message_size`]) and the write buffer
+    /// ([`Server::write_buffer_limit`] plus one batch per reply stream),
+    /// this bounds what one peer can make a connection pin.
+    /// Default: 64 MiB ([`DEFAULT_CONNECTION_BUDGET`]).
     #[must_use]
-    pub fn max_buffered_messages_per_stream(mut self, messages: usize) -> Self {
-        self.inbox.messages = messages.max(1);
+    pub fn connection_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
         self
     }
 
-    /// The most bytes buffered for a streaming handler that has not read them
-    /// yet (each message counts 64 bytes more than its length), as for
-    /// [`Server::max_buffered_messages_per_stream`]. With the
-    /// stream limit this bounds what one client can make a connection hold:
-    /// `max_concurrent_streams × max_buffered_bytes_per_stream`, plus one
-    /// message being read. Default: 1 MiB.
+    /// The most bytes buffered for one streaming handler that has not read
+    /// them yet (each message counts 64 bytes more than its length).
+    ///
+    /// ttrpc has no flow control, and every call of a connection shares its
+    /// socket, so the server never stops reading to wait for a slow
+    /// handler: that would stall every other call behind the stream's Data.
+    /// A handler that falls further behind than this (or than the
+    /// connection's budget allows) fails its own stream with
+    /// `RESOURCE_EXHAUSTED`; the stream's later Data is dropped and the
+    /// connection's other calls go on. A message always fits into an empty
+    /// buffer. Default: 4 MiB ([`DEFAULT_STREAM_BUFFER`](wren_transport::DEFAULT_STREAM_BUFFER)).
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Self {
         self.inbox.bytes = bytes;
@@ -145,15 +172,38 @@ impl<L> Server<L> {
         self
     }
 
-    /// How long a full stream buffer waits for its handler. A handler that
-    /// read a message within this time is slow, not gone: the connection
-    /// stops reading until it catches up, which slows the client through the
-    /// socket. A handler that read nothing for this long has stopped: its
-    /// stream fails with `RESOURCE_EXHAUSTED` at once, and the connection's
-    /// other calls go on. Default: 1 s.
+    /// Runs every call's handler inside its connection's task instead of a
+    /// tokio task of its own.
+    ///
+    /// By default (`false`) each call runs in its own task, as Go runs a
+    /// goroutine per call: a handler that blocks its thread — a synchronous
+    /// syscall, a `std::fs` call, running `runc` — holds up only its own
+    /// call, as long as the runtime has another worker thread free to run
+    /// the connection and the other calls. Inline handlers save a task
+    /// spawn and two cross-task wake-ups per call, the fastest path on a
+    /// unix socket, but share their connection's task: one handler that
+    /// blocks stalls every call on its connection. Either way a handler
+    /// should move blocking work off the runtime with
+    /// `tokio::task::spawn_blocking`: a blocked worker thread is a worker
+    /// the whole runtime lacks.
     #[must_use]
-    pub fn stream_stall_timeout(mut self, timeout: Duration) -> Self {
-        self.inbox.stall_timeout = timeout;
+    pub fn inline_handlers(mut self, inline: bool) -> Self {
+        self.inline_handlers = inline;
+        self
+    }
+
+    /// Refuses every new stream id that is not above the last one, as Go's
+    /// server does (`INVALID_ARGUMENT`, "StreamID cannot be re-used and must
+    /// increment").
+    ///
+    /// By default (`false`) a wren server also accepts an odd id below the
+    /// highest seen, if that id was skipped over within the last 65,536 ids
+    /// and never used: clients that take ids in one task and write frames
+    /// from another (the ttrpc-rust async client) sometimes put a lower id
+    /// on the wire after a higher one. A used id is never accepted again.
+    #[must_use]
+    pub fn strict_stream_ids(mut self, strict: bool) -> Self {
+        self.strict_stream_ids = strict;
         self
     }
 
@@ -294,7 +344,8 @@ impl<L> Router<L> {
             routes,
             shutdown,
         } = self;
-        let config = server.connection_config(&routes);
+        let tasks = TaskTracker::new();
+        let config = server.connection_config(&routes, &tasks);
         let acceptor = Acceptor::new(server.accept);
         let service = server.layer.layer(routes);
         let (drain, close) = (shutdown.drain_token(), shutdown.close_token());
@@ -318,6 +369,9 @@ impl<L> Router<L> {
             result = serve => result,
             () = watch => unreachable!("the watcher never finishes"),
         };
+        // Calls cancelled by the connection's end stop at their next poll.
+        tasks.close();
+        tasks.wait().await;
         shutdown.finished();
         result
     }
@@ -342,7 +396,8 @@ impl<L> Router<L> {
             routes,
             shutdown,
         } = self;
-        let config = server.connection_config(&routes);
+        let tracker = TaskTracker::new();
+        let config = server.connection_config(&routes, &tracker);
         let mut listener = match listener.into_listener().await {
             Ok(listener) => listener,
             Err(e) => {
@@ -353,7 +408,6 @@ impl<L> Router<L> {
         let acceptor = Acceptor::new(server.accept);
         let service = server.layer.layer(routes);
         let settings = server.settings;
-        let tracker = TaskTracker::new();
         tokio::pin!(signal);
 
         let result = loop {
@@ -402,12 +456,16 @@ impl<L> Router<L> {
 }
 
 impl<L> Server<L> {
-    fn connection_config(&self, routes: &Routes) -> Arc<ConnectionConfig> {
+    fn connection_config(&self, routes: &Routes, tasks: &TaskTracker) -> Arc<ConnectionConfig> {
         Arc::new(ConnectionConfig {
+            tasks: tasks.clone(),
             routes: routes.clone(),
             inbox: self.inbox,
+            budget: self.budget,
             max_concurrent_streams: self.max_concurrent_streams,
             idle_timeout: self.idle_timeout,
+            inline_handlers: self.inline_handlers,
+            strict_stream_ids: self.strict_stream_ids,
         })
     }
 }
@@ -421,8 +479,9 @@ async fn drive<T, S>(
 ) -> io::Result<()>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Unpin,
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
     S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
 {
     let result = tokio::select! {
         result = &mut conn => Some(result),

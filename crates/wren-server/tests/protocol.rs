@@ -176,13 +176,36 @@ async fn reused_or_decreasing_stream_id_is_rejected() {
     // The same id again.
     let resp = raw.call(5, "Echo", &Echo::default()).await;
     assert_eq!(status(&resp), (Code::InvalidArgument.as_i32(), REUSED));
-    // A smaller id.
+    // A smaller id that was skipped over (1 and 3 were) is still fresh:
+    // clients that write frames from another task than the one taking ids
+    // put them on the wire late. It may be used once.
+    raw.echo_ok(3, "late").await;
     let resp = raw.call(3, "Echo", &Echo::default()).await;
     assert_eq!(status(&resp), (Code::InvalidArgument.as_i32(), REUSED));
     // A rejected id does not lower the bar either: 5 is still used.
     let resp = raw.call(5, "Echo", &Echo::default()).await;
     assert_eq!(status(&resp), (Code::InvalidArgument.as_i32(), REUSED));
+    raw.echo_ok(1, "later still").await;
 
+    raw.echo_ok(7, "next").await;
+}
+
+#[tokio::test]
+async fn strict_stream_ids_reject_any_id_that_does_not_increase() {
+    let svc = echo_service();
+    let server = TestServer::spawn(Server::builder().strict_stream_ids(true).add_service(svc));
+    let mut raw = server.raw().await;
+    const REUSED: &str = "StreamID cannot be re-used and must increment";
+
+    raw.echo_ok(5, "first").await;
+    for id in [5, 3, 1] {
+        let resp = raw.call(id, "Echo", &Echo::default()).await;
+        assert_eq!(
+            status(&resp),
+            (Code::InvalidArgument.as_i32(), REUSED),
+            "{id}"
+        );
+    }
     raw.echo_ok(7, "next").await;
 }
 

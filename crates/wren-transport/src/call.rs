@@ -329,6 +329,14 @@ impl Body {
         }
     }
 
+    /// A body streaming the messages of an already boxed stream (no
+    /// second box).
+    pub fn from_boxed_stream(stream: BodyStream) -> Body {
+        Body {
+            kind: BodyKind::Stream(stream),
+        }
+    }
+
     /// Encodes `message` into a body.
     pub fn encode<M: prost::Message>(message: &M) -> Body {
         Body::new(message.encode_to_vec().into())

@@ -1,17 +1,14 @@
-//! Streams of messages: [`Streaming`] for typed inbound streams, and the
-//! bounded per-stream buffer ([`inbox`]) a connection fills with the Data
-//! frames it reads.
+//! Streams of messages: [`Streaming`] for typed inbound streams, the
+//! per-stream buffer ([`inbox`]) a connection fills with the Data frames it
+//! reads, and the per-connection [`Budget`] those buffers draw on.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
-
-use tokio::time::Sleep;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -136,101 +133,192 @@ impl<T> fmt::Debug for Streaming<T> {
 }
 
 /// Limits of one stream's inbound buffer.
+///
+/// ttrpc has no flow control, and the frames of every call share one
+/// socket: a connection that stopped reading because one stream's consumer
+/// is slow would stall every other call behind that stream's Data. So a
+/// connection never waits for a consumer. Messages a consumer has not read
+/// yet are buffered, each stream up to [`InboxLimits::bytes`] and all
+/// streams of a connection together up to the connection's [`Budget`]; a
+/// message past either bound fails only its stream, with
+/// `RESOURCE_EXHAUSTED`, and the stream's later messages are discarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InboxLimits {
-    /// The most messages buffered for a consumer that has not read them.
-    pub messages: usize,
-    /// The most bytes buffered; each message counts its length plus
-    /// [`MESSAGE_OVERHEAD`], so empty messages are bounded too.
+    /// The most bytes one stream buffers for a consumer that has not read
+    /// them. Each message counts its length plus [`MESSAGE_OVERHEAD`], so
+    /// empty messages are bounded too. A message always fits into an empty
+    /// buffer (if the connection's budget has room), so a stream can carry
+    /// messages up to the size limit whatever this says. Default: 4 MiB
+    /// ([`DEFAULT_STREAM_BUFFER`]).
     pub bytes: usize,
-    /// How long a full buffer waits for its consumer. A consumer that has
-    /// read a message within this time is slow, not gone: the connection
-    /// stops reading until it catches up, which slows the sender through the
-    /// socket. One that has read nothing for this long is taken to have
-    /// stopped, and its stream fails with `RESOURCE_EXHAUSTED`.
-    pub stall_timeout: Duration,
 }
 
 /// What each buffered message costs on top of its length, in bytes.
 pub const MESSAGE_OVERHEAD: usize = 64;
 
+/// The default of [`InboxLimits::bytes`]: 4 MiB.
+pub const DEFAULT_STREAM_BUFFER: usize = 4 << 20;
+
 impl Default for InboxLimits {
     fn default() -> Self {
         InboxLimits {
-            messages: 1024,
-            bytes: 1 << 20,
-            stall_timeout: Duration::from_secs(1),
+            bytes: DEFAULT_STREAM_BUFFER,
         }
+    }
+}
+
+/// A connection's memory budget for input it holds on behalf of its calls:
+/// stream messages not yet read by their consumers and, on a server, the
+/// requests of calls in flight. Cheap to clone; every clone draws on the
+/// same budget.
+///
+/// Charging and refunding are single atomic operations; what is charged
+/// is refunded when the memory is given up (a consumer takes a batch of
+/// messages and reads past it, a call ends).
+#[derive(Clone, Debug)]
+pub struct Budget {
+    inner: Arc<BudgetInner>,
+}
+
+#[derive(Debug)]
+struct BudgetInner {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Budget {
+        Budget {
+            inner: Arc::new(BudgetInner {
+                used: AtomicUsize::new(0),
+                limit,
+            }),
+        }
+    }
+
+    /// Takes `bytes` from the budget; `false` (and nothing taken) if that
+    /// would exceed the limit.
+    pub fn try_charge(&self, bytes: usize) -> bool {
+        let mut used = self.inner.used.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = used.checked_add(bytes).filter(|&n| n <= self.inner.limit) else {
+                return false;
+            };
+            match self.inner.used.compare_exchange_weak(
+                used,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => used = actual,
+            }
+        }
+    }
+
+    /// Gives `bytes` back.
+    pub fn refund(&self, bytes: usize) {
+        if bytes > 0 {
+            self.inner.used.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes in use.
+    pub fn used(&self) -> usize {
+        self.inner.used.load(Ordering::Relaxed)
+    }
+
+    /// The limit, in bytes.
+    pub fn limit(&self) -> usize {
+        self.inner.limit
     }
 }
 
 /// Why a message could not be buffered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushError {
-    /// The buffer is at its limit; the message is handed back.
-    Full(Bytes),
+    /// The stream's buffer, or the connection's budget, has no room: the
+    /// stream should be failed with [`Overflow::to_status`].
+    Overflow(Overflow),
     /// The consumer dropped the stream.
     Gone,
     /// The stream was already ended.
     Closed,
 }
 
-/// A bounded single-consumer buffer of inbound messages for one stream.
+/// A message that did not fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    /// The message's length.
+    pub length: usize,
+    /// Bytes the stream had buffered.
+    pub buffered: usize,
+    /// Which bound it hit.
+    pub bound: OverflowBound,
+}
+
+/// The bound a message hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverflowBound {
+    /// The stream's own buffer ([`InboxLimits::bytes`]), of this many bytes.
+    Stream(usize),
+    /// The connection's [`Budget`], of this many bytes.
+    Connection(usize),
+}
+
+impl Overflow {
+    /// The `RESOURCE_EXHAUSTED` status the stream fails with.
+    pub fn to_status(self) -> Status {
+        let (what, limit) = match self.bound {
+            OverflowBound::Stream(limit) => ("stream buffer", limit),
+            OverflowBound::Connection(limit) => ("connection buffer budget", limit),
+        };
+        Status::resource_exhausted(format!(
+            "{what} full: the consumer is reading slower than the sender sends \
+             ({} bytes buffered on this stream, limit {limit} bytes)",
+            self.buffered
+        ))
+    }
+}
+
+/// A single-consumer buffer of inbound messages for one stream.
 ///
-/// The connection pushes without waiting. When a buffer is full the
-/// connection holds the message ([`Held`]) and asks [`InboxSender::poll_room`]
-/// whether to wait for the consumer or give the stream up.
-pub fn inbox(limits: InboxLimits) -> (InboxSender, BodyStream) {
-    let shared = Arc::new(Mutex::new(Shared {
-        queue: VecDeque::new(),
-        bytes: 0,
-        end: None,
-        ended: false,
-        waker: None,
-        receiver_gone: false,
-        last_pop: Instant::now(),
-        pops: 0,
-        pops_at_stamp: 0,
-        limits,
-        sender_waker: None,
-        closed_waker: None,
-    }));
+/// The connection pushes without waiting; a push past the stream's limit
+/// or the connection's budget is refused ([`PushError::Overflow`]), and the
+/// connection fails the stream. The consumer takes every buffered message
+/// in one batch under one lock and reads them without locking, and gives
+/// their bytes back to the budget when it comes back for the next batch.
+pub fn inbox(limits: InboxLimits, budget: Budget) -> (InboxSender, BodyStream) {
+    let shared = Arc::new(Mutex::new(Shared::default()));
     let sender = InboxSender {
         shared: shared.clone(),
         limits,
-        timer: None,
+        budget: budget.clone(),
     };
-    (sender, Box::pin(InboxReceiver { shared }))
+    let receiver = InboxReceiver {
+        shared,
+        budget,
+        batch: VecDeque::new(),
+        done: false,
+    };
+    (sender, Box::pin(receiver))
 }
 
+#[derive(Default)]
 struct Shared {
     queue: VecDeque<Bytes>,
-    bytes: usize,
+    /// Charged bytes of the messages in `queue`.
+    queued: usize,
+    /// Charged bytes of the batch the consumer took and is reading.
+    taken: usize,
     /// How the stream ends once the queue is drained: `Ok` cleanly.
     end: Option<Result<(), Status>>,
-    ended: bool,
+    /// The consumer, waiting for a message.
     waker: Option<Waker>,
     receiver_gone: bool,
-    /// When the consumer was last seen taking messages (or the stream
-    /// began). Stamped only while the buffer is at least half full, so a
-    /// consumer that keeps up reads no clock.
-    last_pop: Instant,
-    /// Messages taken in all, and as of `last_pop`.
-    pops: u64,
-    pops_at_stamp: u64,
-    limits: InboxLimits,
-    /// The connection, waiting for room.
-    sender_waker: Option<Waker>,
     /// The connection, waiting for the consumer to go away.
     closed_waker: Option<Waker>,
-}
-
-impl Shared {
-    fn fits(&self, len: usize, limits: &InboxLimits) -> bool {
-        self.queue.is_empty()
-            || (self.queue.len() < limits.messages
-                && self.bytes + len + MESSAGE_OVERHEAD <= limits.bytes)
-    }
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -239,15 +327,21 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+fn wake(waker: Option<Waker>) {
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
 /// The connection's end of an [`inbox`].
 pub struct InboxSender {
     shared: Arc<Mutex<Shared>>,
     limits: InboxLimits,
-    timer: Option<Pin<Box<Sleep>>>,
+    budget: Budget,
 }
 
 impl InboxSender {
-    /// Buffers one message, or hands it back if the buffer is full.
+    /// Buffers one message, or refuses it (see [`PushError`]).
     pub fn push(&self, message: Bytes) -> Result<(), PushError> {
         let mut s = lock(&self.shared);
         if s.receiver_gone {
@@ -256,54 +350,27 @@ impl InboxSender {
         if s.end.is_some() {
             return Err(PushError::Closed);
         }
-        if !s.fits(message.len(), &self.limits) {
-            return Err(PushError::Full(message));
+        let cost = message.len() + MESSAGE_OVERHEAD;
+        let buffered = s.queued + s.taken;
+        let overflow = |bound| {
+            PushError::Overflow(Overflow {
+                length: message.len(),
+                buffered,
+                bound,
+            })
+        };
+        if buffered > 0 && buffered + cost > self.limits.bytes {
+            return Err(overflow(OverflowBound::Stream(self.limits.bytes)));
         }
-        s.bytes += message.len() + MESSAGE_OVERHEAD;
+        if !self.budget.try_charge(cost) {
+            return Err(overflow(OverflowBound::Connection(self.budget.limit())));
+        }
+        s.queued += cost;
         s.queue.push_back(message);
         let waker = s.waker.take();
         drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
         Ok(())
-    }
-
-    /// Whether a message of `len` bytes fits now. `Pending` while the
-    /// consumer is reading but behind (the task is woken when it takes a
-    /// message); `Ready(Err(Full))` once it has read nothing for the stall
-    /// timeout; `Ready(Err(Gone))` if it dropped the stream.
-    pub fn poll_room(&mut self, len: usize, cx: &mut Context<'_>) -> Poll<Result<(), PushError>> {
-        let mut s = lock(&self.shared);
-        if s.receiver_gone {
-            return Poll::Ready(Err(PushError::Gone));
-        }
-        if s.fits(len, &self.limits) {
-            self.timer = None;
-            return Poll::Ready(Ok(()));
-        }
-        if s.pops != s.pops_at_stamp {
-            // Taken while the buffer was short, unstamped: recent enough.
-            s.last_pop = Instant::now();
-            s.pops_at_stamp = s.pops;
-        }
-        let give_up_at = s.last_pop + self.limits.stall_timeout;
-        if Instant::now() >= give_up_at {
-            return Poll::Ready(Err(PushError::Full(Bytes::new())));
-        }
-        s.sender_waker = Some(cx.waker().clone());
-        drop(s);
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(give_up_at.into())));
-        if timer.deadline() != give_up_at.into() {
-            timer.as_mut().reset(give_up_at.into());
-        }
-        if timer.as_mut().poll(cx).is_ready() {
-            self.timer = None;
-            return Poll::Ready(Err(PushError::Full(Bytes::new())));
-        }
-        Poll::Pending
     }
 
     /// Ends the stream after the buffered messages: cleanly with `Ok`.
@@ -314,27 +381,29 @@ impl InboxSender {
         }
         let waker = s.waker.take();
         drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 
     /// Ends the stream with `status` at once, dropping buffered messages.
     pub fn fail(&self, status: Status) {
         let mut s = lock(&self.shared);
         s.queue.clear();
-        s.bytes = 0;
+        self.budget.refund(std::mem::take(&mut s.queued));
         s.end = Some(Err(status));
         let waker = s.waker.take();
         drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(waker);
     }
 
     /// Whether the consumer dropped the stream.
     pub fn is_gone(&self) -> bool {
         lock(&self.shared).receiver_gone
+    }
+
+    /// Bytes buffered for the consumer (charged to the budget).
+    pub fn buffered(&self) -> usize {
+        let s = lock(&self.shared);
+        s.queued + s.taken
     }
 
     /// `Ready` once the consumer has dropped the stream; until then the
@@ -344,7 +413,10 @@ impl InboxSender {
         if s.receiver_gone {
             return Poll::Ready(());
         }
-        s.closed_waker = Some(cx.waker().clone());
+        match &s.closed_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.closed_waker = Some(cx.waker().clone()),
+        }
         Poll::Pending
     }
 }
@@ -365,38 +437,44 @@ impl fmt::Debug for InboxSender {
 
 struct InboxReceiver {
     shared: Arc<Mutex<Shared>>,
+    budget: Budget,
+    /// Messages taken from the queue in one go, read without the lock.
+    batch: VecDeque<Bytes>,
+    done: bool,
 }
 
 impl Stream for InboxReceiver {
     type Item = Result<Bytes, Status>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut s = lock(&self.shared);
-        if let Some(message) = s.queue.pop_front() {
-            s.bytes -= message.len() + MESSAGE_OVERHEAD;
-            s.pops += 1;
-            if s.queue.len() * 2 >= s.limits.messages || s.bytes * 2 >= s.limits.bytes {
-                s.last_pop = Instant::now();
-                s.pops_at_stamp = s.pops;
-            }
-            let sender = s.sender_waker.take();
-            drop(s);
-            if let Some(w) = sender {
-                w.wake();
-            }
+        let this = self.get_mut();
+        if let Some(message) = this.batch.pop_front() {
             return Poll::Ready(Some(Ok(message)));
         }
-        if s.ended {
+        if this.done {
             return Poll::Ready(None);
+        }
+        let mut s = lock(&this.shared);
+        // The last batch is read: its bytes go back to the budget.
+        this.budget.refund(std::mem::take(&mut s.taken));
+        if !s.queue.is_empty() {
+            std::mem::swap(&mut this.batch, &mut s.queue);
+            s.taken = std::mem::take(&mut s.queued);
+            drop(s);
+            let message = this.batch.pop_front().expect("a batch is never empty");
+            return Poll::Ready(Some(Ok(message)));
         }
         match s.end.take() {
             Some(end) => {
-                s.ended = true;
+                this.done = true;
                 s.end = Some(Ok(()));
                 Poll::Ready(end.err().map(Err))
             }
             None => {
-                s.waker = Some(cx.waker().clone());
+                match &s.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => s.waker = Some(cx.waker().clone()),
+                }
                 Poll::Pending
             }
         }
@@ -407,69 +485,11 @@ impl Drop for InboxReceiver {
     fn drop(&mut self) {
         let mut s = lock(&self.shared);
         s.receiver_gone = true;
-        let wakers = [s.sender_waker.take(), s.closed_waker.take()];
+        s.queue.clear();
+        self.budget
+            .refund(std::mem::take(&mut s.queued) + std::mem::take(&mut s.taken));
+        let waker = s.closed_waker.take();
         drop(s);
-        for w in wakers.into_iter().flatten() {
-            w.wake();
-        }
-    }
-}
-
-/// A Data frame the connection could not deliver yet because its stream's
-/// buffer was full. While one is held the connection reads nothing more.
-#[derive(Debug)]
-pub struct Held {
-    /// The stream the message belongs to.
-    pub stream_id: u32,
-    message: Option<Bytes>,
-    /// The frame also ended the sender's side.
-    pub closing: bool,
-}
-
-/// What became of a [`Held`] message.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Delivered (and the stream finished, if the frame was closing).
-    Delivered,
-    /// The consumer dropped the stream; the message was discarded.
-    Gone,
-    /// The consumer stopped reading: the stream should be failed.
-    Stalled,
-}
-
-impl Held {
-    /// A message waiting for room in stream `stream_id`'s buffer.
-    pub fn new(stream_id: u32, message: Bytes, closing: bool) -> Held {
-        Held {
-            stream_id,
-            message: Some(message),
-            closing,
-        }
-    }
-
-    /// Tries again to deliver the message into `inbox`.
-    pub fn poll_deliver(
-        &mut self,
-        inbox: &mut InboxSender,
-        cx: &mut Context<'_>,
-    ) -> Poll<Delivery> {
-        let len = self.message.as_ref().map_or(0, Bytes::len);
-        match std::task::ready!(inbox.poll_room(len, cx)) {
-            Ok(()) => {
-                if let Some(message) = self.message.take() {
-                    if let Err(PushError::Full(message)) = inbox.push(message) {
-                        self.message = Some(message);
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
-                if self.closing {
-                    inbox.finish(Ok(()));
-                }
-                Poll::Ready(Delivery::Delivered)
-            }
-            Err(PushError::Full(_)) => Poll::Ready(Delivery::Stalled),
-            Err(PushError::Gone | PushError::Closed) => Poll::Ready(Delivery::Gone),
-        }
+        wake(waker);
     }
 }

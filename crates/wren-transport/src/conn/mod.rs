@@ -3,8 +3,9 @@
 //! A [`Connection`] owns the socket. One future reads frames, hands each to a
 //! [`Dispatch`] that routes it by stream id, lets the dispatcher drive its own
 //! work (handlers on a server, queued calls on a client), and writes every
-//! frame queued in the [`Outbox`] in as few writes as it can. Nothing here
-//! takes a lock or spawns a task per call.
+//! frame queued in the [`Outbox`] in as few writes as it can. Calls may queue
+//! frames from tasks of their own: the outbox is shared, and the connection
+//! is woken when a frame arrives in an empty one.
 
 mod outbox;
 mod read;
@@ -17,7 +18,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use wren_codec::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Frame, FrameCodec, Header};
 
-pub use self::outbox::{Outbox, Oversize};
+use self::outbox::Writer;
+pub use self::outbox::{Frames, Outbox, Oversize};
 use self::read::ReadBuffer;
 
 /// Frames decoded per turn before the driver also serves writes and work.
@@ -28,16 +30,16 @@ const TURNS_PER_POLL: usize = 16;
 /// What a connection does with the frames it reads.
 pub trait Dispatch {
     /// A frame arrived. Replies go into `out`.
-    fn on_frame(&mut self, frame: Frame, out: &mut Outbox);
+    fn on_frame(&mut self, frame: Frame, out: &Outbox);
 
     /// A frame over the size limit arrived; its payload was skipped.
-    fn on_oversize(&mut self, header: Header, out: &mut Outbox);
+    fn on_oversize(&mut self, header: Header, out: &Outbox);
 
     /// Drives the dispatcher's own work, queueing frames into `out`.
     ///
     /// Returns `Ready(())` once the dispatcher is finished with the
     /// connection: the driver then flushes what is queued and closes.
-    fn poll_work(&mut self, cx: &mut Context<'_>, out: &mut Outbox) -> Poll<()>;
+    fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()>;
 
     /// Whether the connection should read more frames now. When this turns
     /// from `false` to `true`, `poll_work` must have arranged a wake-up.
@@ -102,7 +104,7 @@ pub struct Connection<T, D> {
     dispatch: D,
     codec: FrameCodec,
     read: ReadBuffer,
-    out: Outbox,
+    writer: Writer,
     read_closed: bool,
     done: bool,
 }
@@ -114,6 +116,7 @@ where
 {
     /// A connection over `io`, dispatching to `dispatch`.
     pub fn new(io: T, dispatch: D, settings: ConnectionSettings) -> Connection<T, D> {
+        let (_, writer) = Outbox::new(settings.max_message_size, settings.write_high_water);
         Connection {
             io,
             dispatch,
@@ -121,10 +124,16 @@ where
                 .max_message_size(settings.max_message_size)
                 .new_codec(),
             read: ReadBuffer::new(),
-            out: Outbox::new(settings.max_message_size, settings.write_high_water),
+            writer,
             read_closed: false,
             done: false,
         }
+    }
+
+    /// The connection's outbox: frames queued into any clone of it are
+    /// written by this connection.
+    pub fn outbox(&self) -> &Outbox {
+        self.writer.outbox()
     }
 
     /// The dispatcher.
@@ -145,6 +154,7 @@ where
 
     fn finish(&mut self, error: Option<io::Error>) -> Poll<io::Result<()>> {
         self.done = true;
+        self.writer.close();
         self.dispatch.on_close(error.as_ref());
         match error {
             Some(e) => Poll::Ready(Err(e)),
@@ -158,9 +168,10 @@ where
         let mut dispatched = 0;
         loop {
             while let Some(item) = self.read.decode(&mut self.codec)? {
+                let out = self.writer.outbox();
                 match item {
-                    Decoded::Frame(frame) => self.dispatch.on_frame(frame, &mut self.out),
-                    Decoded::Oversize(header) => self.dispatch.on_oversize(header, &mut self.out),
+                    Decoded::Frame(frame) => self.dispatch.on_frame(frame, out),
+                    Decoded::Oversize(header) => self.dispatch.on_oversize(header, out),
                 }
                 dispatched += 1;
                 if dispatched >= READ_BATCH || !self.dispatch.wants_read() {
@@ -202,7 +213,7 @@ where
         for _ in 0..TURNS_PER_POLL {
             let mut progress = false;
 
-            let writes_block_reads = this.out.is_full() && this.dispatch.reads_produce_writes();
+            let writes_block_reads = this.writer.is_full() && this.dispatch.reads_produce_writes();
             if !this.read_closed && this.dispatch.wants_read() && !writes_block_reads {
                 match this.poll_read_batch(cx) {
                     Poll::Ready(Ok(read)) => progress |= read,
@@ -211,12 +222,12 @@ where
                 }
             }
 
-            let finished = this.dispatch.poll_work(cx, &mut this.out).is_ready();
+            let finished = this.dispatch.poll_work(cx, this.writer.outbox()).is_ready();
 
-            if !this.out.is_empty() && !this.dispatch.hold_writes(cx) {
-                let was_full = this.out.is_full();
+            if !this.dispatch.hold_writes(cx) {
+                let was_full = this.writer.is_full();
                 let release = this.dispatch.is_idle();
-                match this.out.poll_flush(&mut this.io, cx, release) {
+                match this.writer.poll_write(&mut this.io, cx, release) {
                     Poll::Ready(Err(e)) => return this.finish(Some(e)),
                     // Reading and work stopped while the outbox was full:
                     // now that it drained, take another turn for them.
@@ -225,11 +236,13 @@ where
                 }
             }
 
-            if (finished || this.read_closed) && this.out.is_empty() {
+            if (finished || this.read_closed) && this.writer.is_empty() {
                 let _ = Pin::new(&mut this.io).poll_shutdown(cx);
                 return this.finish(None);
             }
-            if !progress {
+            // Park only if nothing was queued since the write: a frame
+            // queued from now on wakes this task.
+            if !progress && this.writer.park(cx) {
                 return Poll::Pending;
             }
         }

@@ -1,9 +1,11 @@
 //! [`Outbox`]: the write side of a connection. Frames queued by any number of
-//! calls are encoded into one buffer and leave in as few writes as possible.
+//! calls — in the connection's task or in tasks of their own — are encoded
+//! into one buffer and leave in as few writes as possible.
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::AsyncWrite;
@@ -14,17 +16,48 @@ const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
 const KEEP_CAPACITY: usize = 256 * 1024;
 
-/// Frames waiting to be written, already encoded.
+/// Frames waiting to be written, already encoded. Cheap to clone: every
+/// clone queues into the same connection.
 ///
-/// Queueing never blocks; the connection stops reading and stops taking new
-/// work while [`Outbox::len`] is above its high-water mark, so the buffer is
-/// bounded by that mark plus one batch. The buffer is released after each
-/// complete flush, so an idle connection holds no write memory.
-#[derive(Debug)]
+/// Queueing never blocks and takes a short lock (no lock is held across an
+/// await or a write). Producers that can wait — streams of messages — ask
+/// [`Outbox::poll_room`] first, and the connection stops reading while the
+/// queue is above its high-water mark, so the buffer is bounded by that
+/// mark plus one batch per producer. After a complete flush of an idle
+/// connection the memory is released, so an idle connection holds none.
+#[derive(Clone, Debug)]
 pub struct Outbox {
-    buf: BytesMut,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
     max_message_size: usize,
     high_water: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Frames queued since the connection last took the buffer.
+    buf: BytesMut,
+    /// Bytes the connection took and has not written yet.
+    writing: usize,
+    /// The connection, parked with nothing to write: woken by the next push.
+    writer: Option<Waker>,
+    /// Producers waiting for the queue to fall below the high-water mark.
+    waiting: Vec<Waker>,
+    /// Streams whose producers queued their last frame since the
+    /// dispatcher last asked ([`Outbox::take_ended`]).
+    ended: Vec<u32>,
+    /// The connection is gone: pushes are dropped.
+    closed: bool,
+}
+
+impl State {
+    fn queued(&self) -> usize {
+        self.buf.len() + self.writing
+    }
 }
 
 /// A frame too large for the peer to accept; nothing was queued.
@@ -43,58 +76,168 @@ impl Oversize {
     }
 }
 
+/// The connection's end of an [`Outbox`]: takes queued bytes and writes them.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    outbox: Outbox,
+    /// The bytes being written, taken from the queue in one swap.
+    buf: BytesMut,
+}
+
 impl Outbox {
-    pub(crate) fn new(max_message_size: usize, high_water: usize) -> Outbox {
-        Outbox {
+    pub(crate) fn new(max_message_size: usize, high_water: usize) -> (Outbox, Writer) {
+        let outbox = Outbox {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                max_message_size,
+                high_water,
+            }),
+        };
+        let writer = Writer {
+            outbox: outbox.clone(),
             buf: BytesMut::new(),
-            max_message_size,
-            high_water,
-        }
+        };
+        (outbox, writer)
     }
 
-    /// Whether the queued bytes reached the high-water mark: a dispatcher
-    /// should stop producing frames until the peer has read some. It is
-    /// polled again once the outbox has drained.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock (encoding into a BytesMut
+        // only allocates); recover the state if something ever did.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the queued bytes reached the high-water mark: producers
+    /// should wait ([`Outbox::poll_room`]) until the peer has read some.
     pub fn is_full(&self) -> bool {
-        self.buf.len() >= self.high_water
+        self.lock().queued() >= self.shared.high_water
     }
 
     /// Bytes queued and not yet written.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.lock().queued()
     }
 
-    /// Whether nothing is queued.
+    /// Whether nothing is queued or being written.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
 
     /// The largest payload that may be queued.
     pub fn max_message_size(&self) -> usize {
-        self.max_message_size
+        self.shared.max_message_size
     }
 
-    fn begin(
-        &mut self,
-        length: usize,
+    /// `Ready` once the queue is below its high-water mark (or the
+    /// connection is gone); otherwise the task is woken when it drains.
+    pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.lock();
+        if state.closed || state.queued() < self.shared.high_water {
+            return Poll::Ready(());
+        }
+        // A producer registers once per wait; a rare duplicate only costs a
+        // spurious wake-up.
+        state.waiting.push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Whether the connection is gone; frames queued now are dropped.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Queues any number of frames under one lock, then wakes the
+    /// connection if it is parked with nothing to write. Encoding only
+    /// copies into the buffer: nothing slow runs under the lock.
+    pub fn frames<R>(&self, encode: impl FnOnce(&mut Frames<'_>) -> R) -> R {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let mut frames = Frames {
+            buf: &mut state.buf,
+            ended: &mut state.ended,
+            max_message_size: self.shared.max_message_size,
+        };
+        let result = encode(&mut frames);
+        if state.closed {
+            // Nobody will write them.
+            state.buf.clear();
+            state.ended.clear();
+        }
+        let writer = if state.buf.is_empty() && state.ended.is_empty() {
+            None
+        } else {
+            state.writer.take()
+        };
+        if let Some(w) = writer {
+            w.wake();
+        }
+        result
+    }
+
+    /// Moves the ids of streams that [ended](Frames::end) since the last
+    /// call into `into`.
+    pub fn take_ended(&self, into: &mut Vec<u32>) {
+        let mut state = self.lock();
+        if !state.ended.is_empty() {
+            into.append(&mut state.ended);
+        }
+    }
+
+    /// Queues a frame with a raw payload.
+    pub fn push(
+        &self,
         stream_id: u32,
         kind: MessageType,
         flags: Flags,
+        payload: &[u8],
     ) -> Result<(), Oversize> {
+        self.frames(|f| f.push(stream_id, kind, flags, payload))
+    }
+
+    /// Queues a Request frame, encoding the envelope in place.
+    pub fn push_request(
+        &self,
+        stream_id: u32,
+        flags: Flags,
+        request: &RequestRef<'_>,
+    ) -> Result<(), Oversize> {
+        self.frames(|f| f.push_request(stream_id, flags, request))
+    }
+
+    /// Queues a Response frame, encoding the envelope in place.
+    pub fn push_response(
+        &self,
+        stream_id: u32,
+        response: &ResponseRef<'_>,
+    ) -> Result<(), Oversize> {
+        self.frames(|f| f.push_response(stream_id, response))
+    }
+
+    /// Queues a Response frame carrying only `status`.
+    pub fn push_status(&self, stream_id: u32, status: &Status) {
+        self.frames(|f| f.push_status(stream_id, status));
+    }
+}
+
+/// Frames being queued into an [`Outbox`] under its lock
+/// ([`Outbox::frames`]).
+#[derive(Debug)]
+pub struct Frames<'a> {
+    buf: &'a mut BytesMut,
+    ended: &'a mut Vec<u32>,
+    max_message_size: usize,
+}
+
+impl Frames<'_> {
+    fn check(&self, length: usize) -> Result<(), Oversize> {
         if length > self.max_message_size || length > u32::MAX as usize {
             return Err(Oversize {
                 length,
                 max: self.max_message_size,
             });
         }
-        self.buf.reserve((HEADER_LEN + length).max(MIN_CAPACITY));
-        Header {
-            length: length as u32,
-            stream_id,
-            kind,
-            flags,
-        }
-        .encode(&mut self.buf);
         Ok(())
     }
 
@@ -106,9 +249,15 @@ impl Outbox {
         flags: Flags,
         payload: &[u8],
     ) -> Result<(), Oversize> {
-        self.begin(payload.len(), stream_id, kind, flags)?;
+        self.check(payload.len())?;
+        begin(self.buf, payload.len(), stream_id, kind, flags);
         self.buf.put_slice(payload);
         Ok(())
+    }
+
+    /// Queues a Data frame carrying one message.
+    pub fn push_data(&mut self, stream_id: u32, message: &[u8]) -> Result<(), Oversize> {
+        self.push(stream_id, MessageType::DATA, Flags::EMPTY, message)
     }
 
     /// Queues a Request frame, encoding the envelope in place.
@@ -118,13 +267,10 @@ impl Outbox {
         flags: Flags,
         request: &RequestRef<'_>,
     ) -> Result<(), Oversize> {
-        self.begin(
-            request.encoded_len(),
-            stream_id,
-            MessageType::REQUEST,
-            flags,
-        )?;
-        request.encode(&mut self.buf);
+        let length = request.encoded_len();
+        self.check(length)?;
+        begin(self.buf, length, stream_id, MessageType::REQUEST, flags);
+        request.encode(self.buf);
         Ok(())
     }
 
@@ -134,13 +280,16 @@ impl Outbox {
         stream_id: u32,
         response: &ResponseRef<'_>,
     ) -> Result<(), Oversize> {
-        self.begin(
-            response.encoded_len(),
+        let length = response.encoded_len();
+        self.check(length)?;
+        begin(
+            self.buf,
+            length,
             stream_id,
             MessageType::RESPONSE,
             Flags::EMPTY,
-        )?;
-        response.encode(&mut self.buf);
+        );
+        response.encode(self.buf);
         Ok(())
     }
 
@@ -163,28 +312,138 @@ impl Outbox {
         }
     }
 
-    /// Writes queued bytes until all are written or the writer is not ready.
-    /// With `release`, the emptied buffer's memory is given back, so an idle
-    /// connection holds no write memory; otherwise it is kept for the next
+    /// Notes that stream `stream_id`'s producer has queued its last frame;
+    /// the dispatcher learns it from [`Outbox::take_ended`].
+    pub fn end(&mut self, stream_id: u32) {
+        self.ended.push(stream_id);
+    }
+}
+
+/// Encodes a frame header, reserving room for the whole frame.
+fn begin(buf: &mut BytesMut, length: usize, stream_id: u32, kind: MessageType, flags: Flags) {
+    buf.reserve((HEADER_LEN + length).max(MIN_CAPACITY));
+    Header {
+        length: length as u32,
+        stream_id,
+        kind,
+        flags,
+    }
+    .encode(buf);
+}
+
+impl Writer {
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Whether nothing is queued or being written.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.outbox.lock().buf.is_empty()
+    }
+
+    /// Whether the queue is at or above its high-water mark.
+    pub(crate) fn is_full(&self) -> bool {
+        self.outbox.is_full()
+    }
+
+    /// Writes queued bytes until all are written or the writer is not
+    /// ready. `Ready(Ok(()))` means everything queued has been written.
+    /// With `release`, emptied buffers give their memory back, so an idle
+    /// connection holds no write memory; otherwise one is kept for the next
     /// batch (up to [`KEEP_CAPACITY`]).
-    pub(crate) fn poll_flush<W: AsyncWrite + Unpin>(
+    pub(crate) fn poll_write<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
         cx: &mut Context<'_>,
         release: bool,
     ) -> Poll<io::Result<()>> {
-        while !self.buf.is_empty() {
-            let n = std::task::ready!(Pin::new(&mut *io).poll_write(cx, &self.buf))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        let high_water = self.outbox.shared.high_water;
+        loop {
+            if self.buf.is_empty() {
+                let mut state = self.outbox.lock();
+                if state.buf.is_empty() {
+                    state.writing = 0;
+                    let waiting = std::mem::take(&mut state.waiting);
+                    drop(state);
+                    waiting.into_iter().for_each(Waker::wake);
+                    break;
+                }
+                // Swap: producers fill the (empty) buffer just written while
+                // this one is written.
+                std::mem::swap(&mut self.buf, &mut state.buf);
+                state.writing = self.buf.len();
             }
-            self.buf.advance(n);
+            while !self.buf.is_empty() {
+                let n = match Pin::new(&mut *io).poll_write(cx, &self.buf) {
+                    Poll::Ready(result) => result?,
+                    Poll::Pending => {
+                        self.note_written(high_water);
+                        return Poll::Pending;
+                    }
+                };
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                self.buf.advance(n);
+            }
+            self.note_written(high_water);
+            if release || self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = BytesMut::new();
+            } else {
+                self.buf.clear();
+            }
         }
-        if release || self.buf.capacity() > KEEP_CAPACITY {
-            self.buf = BytesMut::new();
-        } else {
-            self.buf.clear();
+        if release {
+            let mut state = self.outbox.lock();
+            if state.buf.is_empty() && state.buf.capacity() > 0 {
+                state.buf = BytesMut::new();
+            }
         }
         Pin::new(io).poll_flush(cx)
+    }
+
+    /// Registers the connection's task to be woken by the next push, if
+    /// nothing is queued; `false` if something is (the connection should
+    /// take another turn instead of parking).
+    pub(crate) fn park(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.buf.is_empty() {
+            return true; // Waiting on the socket, which wakes the task.
+        }
+        let mut state = self.outbox.lock();
+        if !state.buf.is_empty() || !state.ended.is_empty() {
+            return false;
+        }
+        match &state.writer {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.writer = Some(cx.waker().clone()),
+        }
+        true
+    }
+
+    /// Updates the count of bytes in flight and wakes producers waiting for
+    /// room if the queue fell below the high-water mark.
+    fn note_written(&mut self, high_water: usize) {
+        let mut state = self.outbox.lock();
+        state.writing = self.buf.len();
+        if state.queued() < high_water && !state.waiting.is_empty() {
+            let waiting = std::mem::take(&mut state.waiting);
+            drop(state);
+            waiting.into_iter().for_each(Waker::wake);
+        }
+    }
+
+    /// The connection is gone: later pushes are dropped and producers
+    /// waiting for room are woken (and find the outbox closed).
+    pub(crate) fn close(&mut self) {
+        let mut state = self.outbox.lock();
+        state.closed = true;
+        state.buf = BytesMut::new();
+        state.writing = 0;
+        state.writer = None;
+        state.ended = Vec::new();
+        let waiting = std::mem::take(&mut state.waiting);
+        drop(state);
+        self.buf = BytesMut::new();
+        waiting.into_iter().for_each(Waker::wake);
     }
 }
