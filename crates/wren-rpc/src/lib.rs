@@ -243,8 +243,8 @@ pub use wren_server::Server;
 pub use wren_client::{Channel, Client};
 
 /// The server: the [`Router`](server::Router) that serves, [`Methods`](server::Methods)
-/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies and
-/// accept hooks.
+/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies,
+/// accept hooks and [interceptors](server::Interceptor).
 ///
 /// The [`Server`] builder is at the crate's top, with the call types; the
 /// peer of a connection ([`Peer`](crate::transport::Peer),
@@ -253,8 +253,9 @@ pub use wren_client::{Channel, Client};
 pub mod server {
     pub use wren_server::{
         AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
-        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService,
-        PeerPolicy, PolicyError, Router, Routes, ShutdownHandle,
+        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, InterceptedService, Interceptor,
+        InterceptorLayer, Methods, NamedService, PeerPolicy, PolicyError, Router, Routes,
+        ShutdownHandle,
     };
 
     // Documented once, elsewhere in this crate.
@@ -265,10 +266,14 @@ pub mod server {
 }
 
 /// The client: the [`Channel`] [`Builder`](client::Builder),
-/// reconnect [`Backoff`](client::Backoff), and [`is_closed`](client::is_closed).
+/// reconnect [`Backoff`](client::Backoff), [`is_closed`](client::is_closed), and
+/// [interceptors](client::Interceptor) (the server's types).
 #[cfg(feature = "client")]
 pub mod client {
     pub use wren_client::{Backoff, Builder, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
+    // The same types as the server's.
+    #[doc(no_inline)]
+    pub use wren_client::{InterceptedService, Interceptor, InterceptorLayer};
 
     // Documented once, elsewhere in this crate.
     #[doc(no_inline)]
