@@ -255,7 +255,7 @@ pub mod server {
         AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
         DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, InterceptedService, Interceptor,
         InterceptorLayer, Methods, NamedService, PeerPolicy, PolicyError, Router, Routes,
-        ShutdownHandle,
+        ShutdownHandle, interceptor,
     };
 
     // Documented once, elsewhere in this crate.
@@ -270,10 +270,10 @@ pub mod server {
 /// [interceptors](client::Interceptor) (the server's types).
 #[cfg(feature = "client")]
 pub mod client {
-    pub use wren_client::{Backoff, Builder, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
-    // The same types as the server's.
-    #[doc(no_inline)]
-    pub use wren_client::{InterceptedService, Interceptor, InterceptorLayer};
+    pub use wren_client::{
+        Backoff, Builder, DEFAULT_CHANNEL_BUDGET, InterceptedService, Interceptor,
+        InterceptorLayer, ResponseFuture, interceptor,
+    };
 
     // Documented once, elsewhere in this crate.
     #[doc(no_inline)]
