@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use prost::Message;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::Framed;
 use wren_client::Channel;
@@ -44,6 +45,13 @@ impl Raw {
         within("raw send", self.framed.send(frame))
             .await
             .expect("raw send");
+    }
+
+    /// Writes raw bytes: frames given by hand, whole or in part.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        within("a raw write", self.framed.get_mut().write_all(bytes))
+            .await
+            .expect("raw write");
     }
 
     /// The next decoded item, or `None` at end of stream.
