@@ -253,8 +253,9 @@ pub use wren_client::{Channel, Client};
 pub mod server {
     pub use wren_server::{
         AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
-        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService,
-        PeerPolicy, PolicyError, Router, Routes, ShutdownHandle,
+        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, InterceptedService, Interceptor,
+        InterceptorLayer, Methods, NamedService, PeerPolicy, PolicyError, Router, Routes,
+        ShutdownHandle, interceptor,
     };
 
     // Documented once, elsewhere in this crate.
@@ -268,7 +269,10 @@ pub mod server {
 /// reconnect [`Backoff`](client::Backoff), and [`is_closed`](client::is_closed).
 #[cfg(feature = "client")]
 pub mod client {
-    pub use wren_client::{Backoff, Builder, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
+    pub use wren_client::{
+        Backoff, Builder, DEFAULT_CHANNEL_BUDGET, InterceptedService, Interceptor,
+        InterceptorLayer, ResponseFuture, interceptor,
+    };
 
     // Documented once, elsewhere in this crate.
     #[doc(no_inline)]
@@ -309,6 +313,7 @@ pub use prost_types;
 
 #[doc(hidden)]
 pub mod codegen;
+pub mod containerd;
 
 /// Includes the code `wren-build` generated for a proto package, from
 /// `$OUT_DIR/<package>.rs`.

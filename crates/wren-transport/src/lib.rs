@@ -26,6 +26,7 @@ mod error;
 mod extensions;
 mod guard;
 mod ids;
+pub mod interceptor;
 mod peer;
 mod stream;
 
@@ -43,6 +44,7 @@ pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error}
 pub use crate::extensions::Extensions;
 pub use crate::guard::{CatchPanic, drop_guarded, panic_message, panic_status};
 pub use crate::ids::{StreamIdHasher, StreamMap};
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::stream::{
     BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,

@@ -14,9 +14,13 @@ use wren_rpc::codec::{Flags, Frame, MessageType, proto};
 use wren_rpc::server::Methods;
 use wren_rpc::{Request, Response, Status, Streaming};
 
+#[allow(unused_imports)]
 pub use wren_test_support::frames::{read_frame, write_frame};
+#[allow(unused_imports)]
 pub use wren_test_support::raw::Raw;
+#[allow(unused_imports)]
 pub use wren_test_support::server::TestServer;
+#[allow(unused_imports)]
 pub use wren_test_support::{HANG, within};
 
 pub const SERVICE: &str = "wren.interop.streaming.v1.Streaming";
