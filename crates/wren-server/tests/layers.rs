@@ -286,7 +286,7 @@ async fn first_layer_added_sees_the_request_first() {
 
 // ===== every outcome reaches the layers =====
 
-/// Each call's method and how it ended (`None`: OK).
+/// Each call's method and how it ended (`None`: cleanly).
 type Seen = Arc<Mutex<Vec<(String, Option<(Code, String)>)>>>;
 
 /// Records the final status of every call it wraps — the response future's
