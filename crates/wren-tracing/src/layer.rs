@@ -240,9 +240,18 @@ where
             call.counts.add(call.side == Side::Server);
             req
         };
-        let inner = {
+        let called = {
             let _entered = call.span.enter();
-            self.inner.call(req)
+            let inner = &mut self.inner;
+            catch_unwind(AssertUnwindSafe(move || inner.call(req)))
+        };
+        let inner = match called {
+            Ok(inner) => inner,
+            Err(panic) => {
+                let mut call = call;
+                call.panicked(&*panic);
+                resume_unwind(panic);
+            }
         };
         ResponseFuture {
             inner,

@@ -36,9 +36,10 @@ pub mod otel;
 
 pub use crate::layer::{ResponseFuture, Trace, TraceLayer};
 
-/// The stream id of a server-side request, where the server records one in
+/// The stream id of a server-side request, which the server records in
 /// its extensions.
 fn stream_id(req: &wren_transport::Request<wren_transport::Body>) -> Option<u32> {
-    let _ = req;
-    None
+    req.extensions()
+        .get::<wren_transport::StreamId>()
+        .map(|id| id.0)
 }

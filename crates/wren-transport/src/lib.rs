@@ -31,6 +31,7 @@ mod listener;
 mod peer;
 mod socket;
 mod stream;
+mod stream_id;
 mod unix;
 mod vsock;
 
@@ -55,5 +56,6 @@ pub use crate::stream::{
     BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
     MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
 };
+pub use crate::stream_id::StreamId;
 
 pub use wren_codec as codec;
