@@ -19,11 +19,16 @@
 //! install.
 
 use std::fmt;
+use std::future::Future;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+#[cfg(not(containerd_protos_missing))]
+pub mod daemon;
 #[cfg(not(containerd_protos_missing))]
 mod driver;
 #[cfg(not(containerd_protos_missing))]
@@ -84,6 +89,40 @@ pub struct Config {
     /// shim's `start`, the wait for the container's output and for the
     /// events.
     pub step_timeout: Duration,
+    /// Runs once the task is created and before it starts, with the shim
+    /// live: for tools that want a real shim to talk to (the `wren`
+    /// command's tests call it then). Bounded by `step_timeout`; an error
+    /// fails the run.
+    pub while_created: Option<WhileCreated>,
+}
+
+/// What [`WhileCreated`] is given: the live shim and the created task.
+#[derive(Clone, Debug)]
+pub struct LiveShim {
+    /// The shim's ttrpc address, as its `start` printed it (`unix:///run/containerd/s/...`).
+    pub address: String,
+    /// The namespace the task is in.
+    pub namespace: String,
+    /// The task (and container) id.
+    pub id: String,
+    /// The task's pid, from `Create`.
+    pub pid: u32,
+    /// The bundle directory.
+    pub bundle: PathBuf,
+}
+
+/// A step run while the task is created: see [`Config::while_created`].
+#[derive(Clone)]
+pub struct WhileCreated(
+    pub  Arc<
+        dyn Fn(LiveShim) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send>> + Send + Sync,
+    >,
+);
+
+impl fmt::Debug for WhileCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WhileCreated(..)")
+    }
 }
 
 impl Default for Config {
@@ -103,6 +142,7 @@ impl Default for Config {
             message: "hello-from-wren".to_owned(),
             command: None,
             step_timeout: Duration::from_secs(30),
+            while_created: None,
         }
     }
 }
