@@ -111,13 +111,12 @@ pub struct LiveShim {
     pub bundle: PathBuf,
 }
 
+/// The future a [`WhileCreated`] step returns.
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
 /// A step run while the task is created: see [`Config::while_created`].
 #[derive(Clone)]
-pub struct WhileCreated(
-    pub  Arc<
-        dyn Fn(LiveShim) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send>> + Send + Sync,
-    >,
-);
+pub struct WhileCreated(pub Arc<dyn Fn(LiveShim) -> StepFuture + Send + Sync>);
 
 impl fmt::Debug for WhileCreated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
