@@ -34,6 +34,28 @@ mod driver;
 #[cfg(not(containerd_protos_missing))]
 pub use crate::driver::{Event, Outcome, ReceivedEvent, leftover_shims, run};
 
+/// Runs the example ([`run`]) and checks what it saw ([`Outcome::verify`]),
+/// for callers that must build whether or not the protos were found: where
+/// they were not, it fails saying what to install.
+///
+/// # Errors
+///
+/// The run's error, or every mismatch `verify` found.
+pub async fn run_and_verify(config: &Config) -> Result<(), Error> {
+    #[cfg(containerd_protos_missing)]
+    {
+        let _ = config;
+        Err(check_requirements().to_string().into())
+    }
+    #[cfg(not(containerd_protos_missing))]
+    {
+        let outcome = run(config).await?;
+        outcome
+            .verify(config)
+            .map_err(|e| format!("unexpected results:\n{e}").into())
+    }
+}
+
 /// containerd 1.6's protos, compiled by `build.rs` with wren-build from
 /// `/usr/share/gocode/src` (Debian's `golang-github-containerd-containerd-dev`
 /// and `golang-github-gogo-protobuf-dev`), one module per proto package:
