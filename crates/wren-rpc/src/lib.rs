@@ -49,6 +49,10 @@
 //! - `server` (default): the server, from `wren-server`.
 //! - `client` (default): the client, from `wren-client`.
 //! - `vsock`: `vsock://CID:PORT` endpoints on Linux, through tokio-vsock.
+//! - `health`: the gRPC health service over ttrpc, as `wren_rpc::health` (`wren-health`).
+//! - `reflection`: gRPC server reflection over ttrpc, as `wren_rpc::reflection` (`wren-reflection`).
+//! - `trace`: a tracing span per call, as `wren_rpc::trace` (`wren-tracing`);
+//!   `opentelemetry` adds W3C trace context in metadata, as otelttrpc does.
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 pub use wren_codec as codec;
@@ -79,6 +83,13 @@ pub mod transport {
 
 pub use prost;
 pub use prost_types;
+
+#[cfg(feature = "health")]
+pub use wren_health as health;
+#[cfg(feature = "reflection")]
+pub use wren_reflection as reflection;
+#[cfg(feature = "trace")]
+pub use wren_tracing as trace;
 
 #[doc(hidden)]
 pub mod codegen;
