@@ -51,7 +51,7 @@ use crate::call::{CallSpan, Outcome, Side, status_of};
 /// whose W3C `traceparent` (and `tracestate`) arrived in the request's
 /// metadata, and a client layer writes the current trace context into the
 /// request's metadata, under the keys and in the format containerd's
-/// otelttrpc interceptors use; see [`TraceLayer::propagator`].
+/// otelttrpc interceptors use; see `TraceLayer::propagator`.
 ///
 /// ```
 /// use wren_server::{Methods, Server};
