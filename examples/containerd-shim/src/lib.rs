@@ -19,15 +19,42 @@
 //! install.
 
 use std::fmt;
+use std::future::Future;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 #[cfg(not(containerd_protos_missing))]
+pub mod daemon;
+#[cfg(not(containerd_protos_missing))]
 mod driver;
 #[cfg(not(containerd_protos_missing))]
 pub use crate::driver::{Event, Outcome, ReceivedEvent, leftover_shims, run};
+
+/// Runs the example ([`run`]) and checks what it saw ([`Outcome::verify`]),
+/// for callers that must build whether or not the protos were found: where
+/// they were not, it fails saying what to install.
+///
+/// # Errors
+///
+/// The run's error, or every mismatch `verify` found.
+pub async fn run_and_verify(config: &Config) -> Result<(), Error> {
+    #[cfg(containerd_protos_missing)]
+    {
+        let _ = config;
+        Err(check_requirements().to_string().into())
+    }
+    #[cfg(not(containerd_protos_missing))]
+    {
+        let outcome = run(config).await?;
+        outcome
+            .verify(config)
+            .map_err(|e| format!("unexpected results:\n{e}").into())
+    }
+}
 
 /// containerd 1.6's protos, compiled by `build.rs` with wren-build from
 /// `/usr/share/gocode/src` (Debian's `golang-github-containerd-containerd-dev`
@@ -84,6 +111,39 @@ pub struct Config {
     /// shim's `start`, the wait for the container's output and for the
     /// events.
     pub step_timeout: Duration,
+    /// Runs once the task is created and before it starts, with the shim
+    /// live: for tools that want a real shim to talk to (the `wren`
+    /// command's tests call it then). Bounded by `step_timeout`; an error
+    /// fails the run.
+    pub while_created: Option<WhileCreated>,
+}
+
+/// What [`WhileCreated`] is given: the live shim and the created task.
+#[derive(Clone, Debug)]
+pub struct LiveShim {
+    /// The shim's ttrpc address, as its `start` printed it (`unix:///run/containerd/s/...`).
+    pub address: String,
+    /// The namespace the task is in.
+    pub namespace: String,
+    /// The task (and container) id.
+    pub id: String,
+    /// The task's pid, from `Create`.
+    pub pid: u32,
+    /// The bundle directory.
+    pub bundle: PathBuf,
+}
+
+/// The future a [`WhileCreated`] step returns.
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// A step run while the task is created: see [`Config::while_created`].
+#[derive(Clone)]
+pub struct WhileCreated(pub Arc<dyn Fn(LiveShim) -> StepFuture + Send + Sync>);
+
+impl fmt::Debug for WhileCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WhileCreated(..)")
+    }
 }
 
 impl Default for Config {
@@ -103,6 +163,7 @@ impl Default for Config {
             message: "hello-from-wren".to_owned(),
             command: None,
             step_timeout: Duration::from_secs(30),
+            while_created: None,
         }
     }
 }
