@@ -28,6 +28,7 @@ fn bench_command() -> Command {
     for p in PACKAGES {
         cmd.args(["-p", p]);
     }
+    cmd.args(["--bench", "codec", "--bench", "routes"]);
     cmd
 }
 
