@@ -128,6 +128,7 @@ fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(RGBColor(245, 245, 245))
         .x_labels(5)
         .x_label_formatter(&|v| compact(*v))
         .x_desc(format!("{unit} ({better})"))
@@ -155,8 +156,13 @@ fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers
             compact(*v)
         };
         let at = (v.min(xmax), SegmentValue::CenterOf(i));
-        let style = (FONT, 13).into_font().color(if *peer == Peer::Wren { &BLACK } else { &RGBColor(60, 60, 60) });
-        let offset = if cut { (-110, -6) } else { (4, -6) };
+        let ink = match (cut, *peer == Peer::Wren) {
+            (true, _) => WHITE,
+            (false, true) => BLACK,
+            (false, false) => RGBColor(60, 60, 60),
+        };
+        let style = (FONT, 13).into_font().color(&ink);
+        let offset = if cut { (-120, -6) } else { (4, -6) };
         EmptyElement::at(at) + Text::new(text, offset, style)
     }))?;
     if let Some(x) = target_x.filter(|x| *x <= xmax) {
