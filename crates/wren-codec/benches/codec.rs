@@ -19,7 +19,10 @@ const SERVICE: &str = "wren.bench.v1.Bench";
 const METHOD: &str = "Echo";
 
 fn payload(len: usize) -> Bytes {
-    (0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into()
+    (0..len)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 fn frame_cases(cases: &mut Vec<Case>, label: &'static str, len: usize) {
@@ -104,21 +107,27 @@ fn envelope_cases(cases: &mut Vec<Case>) {
     .encode_to_vec();
     let encoded = Bytes::from(encoded);
     cases.push(Case::new("envelope/request/decode/prost", move || {
-        proto::Request::decode(encoded.clone()).expect("valid").payload.len()
+        proto::Request::decode(encoded.clone())
+            .expect("valid")
+            .payload
+            .len()
     }));
 
     let mut buf = BytesMut::with_capacity(512);
     let d = data.clone();
-    cases.push(Case::new("envelope/response/encode/ResponseRef", move || {
-        let response = ResponseRef {
-            status: None,
-            payload: &d,
-        };
-        buf.clear();
-        buf.reserve(response.encoded_len());
-        response.encode(&mut buf);
-        buf.len()
-    }));
+    cases.push(Case::new(
+        "envelope/response/encode/ResponseRef",
+        move || {
+            let response = ResponseRef {
+                status: None,
+                payload: &d,
+            };
+            buf.clear();
+            buf.reserve(response.encoded_len());
+            response.encode(&mut buf);
+            buf.len()
+        },
+    ));
 
     let mut buf = BytesMut::with_capacity(512);
     let d = data.clone();
@@ -140,7 +149,10 @@ fn envelope_cases(cases: &mut Vec<Case>) {
         .encode_to_vec(),
     );
     cases.push(Case::new("envelope/response/decode/prost", move || {
-        proto::Response::decode(encoded.clone()).expect("valid").payload.len()
+        proto::Response::decode(encoded.clone())
+            .expect("valid")
+            .payload
+            .len()
     }));
 }
 

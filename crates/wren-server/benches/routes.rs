@@ -48,7 +48,10 @@ fn ready<F: Future>(fut: F) -> F::Output {
 
 fn main() {
     let mut cases = Vec::new();
-    for (name, services) in [("routes/method_kind/1-service", 1), ("routes/method_kind/20-services", 20)] {
+    for (name, services) in [
+        ("routes/method_kind/1-service", 1),
+        ("routes/method_kind/20-services", 20),
+    ] {
         let routes = routes(services);
         cases.push(Case::new(name, move || routes.method_kind(SERVICE, "Echo")));
     }
