@@ -112,7 +112,7 @@ pub fn sweep_table(results: &Results, peers: &[Peer], sweep: Sweep) -> String {
                         .collect();
                     crate::results::median(&v).map(|kib| Unit::Mib.format(kib / 1024.0))
                 } else {
-                    results.median(&key, peer).map(|v| thousands(v))
+                    results.median(&key, peer).map(thousands)
                 };
                 cells.push(cell.unwrap_or_else(|| "—".into()));
             }
