@@ -25,6 +25,8 @@ packages=(
 	runc
 	busybox-static
 	golang-github-containerd-containerd-dev
+	systemd
+	golang-opentelemetry-otel-dev
 )
 bash scripts/ensure-debian-packages.sh "${packages[@]}" ||
 	echo "   interop tests will fail where CI=true and skip otherwise" >&2
@@ -35,6 +37,13 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
 cargo test -p wren-transport --features vsock --locked
+echo "== cargo test (wren-tracing with the opentelemetry feature, against the Go peer)"
+cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
+echo "== clippy, with incompatible_msrv against the declared rust-version"
+cargo clippy --workspace --all-targets --locked -- -D warnings -D clippy::incompatible_msrv
+echo "== cargo package (every published crate, each built alone from its tarball)"
+cargo package --locked --allow-dirty --quiet \
+	-p wren-codec -p wren-transport -p wren-server -p wren-client -p wren-build -p wren-rpc

@@ -61,12 +61,13 @@ need_src google.golang.org/genproto/googleapis/rpc/status golang-google-genproto
 need_src github.com/golang/protobuf/ptypes/any golang-github-golang-protobuf-1-3-dev
 need_src github.com/sirupsen/logrus golang-github-sirupsen-logrus-dev
 need_src golang.org/x/sys/unix golang-golang-x-sys-dev
+need_src go.opentelemetry.io/otel/propagation golang-opentelemetry-otel-dev
 
 if [ ${#missing[@]} -gt 0 ]; then
 	{
 		echo "interop/go/build.sh: missing Debian packages:"
 		for m in "${missing[@]}"; do echo "  $m"; done
-		echo "install them with: apt-get install golang-go protobuf-compiler gogottrpc golang-github-containerd-ttrpc-dev"
+		echo "install them with: apt-get install golang-go protobuf-compiler gogottrpc golang-github-containerd-ttrpc-dev golang-opentelemetry-otel-dev"
 	} >&2
 	exit 1
 fi
