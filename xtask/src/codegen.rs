@@ -1,40 +1,94 @@
 //! `cargo xtask codegen`: compiles `proto/` with protox (no protoc) and
-//! prost-build, and writes the result into `crates/wren-codec/src/generated/`.
+//! prost-build, and writes the result into each crate's `src/generated/`:
+//!
+//! - `crates/wren-codec`: the ttrpc envelope and `google.rpc.Status`;
+//! - `crates/wren-health`: `grpc.health.v1`, plus its encoded descriptors;
+//! - `crates/wren-reflection`: `grpc.reflection.v1` and `v1alpha`, plus
+//!   their encoded descriptors.
+//!
+//! The descriptors are written as a Rust byte string (`descriptor.rs`), so
+//! that a reflection server can describe these services too.
 
+use std::fmt::Write as _;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::{Result, project_root};
+
+/// One crate's generated code.
+struct Job {
+    /// The `.proto` files, relative to `proto/`.
+    protos: &'static [&'static str],
+    /// The crate's `src/generated` directory, relative to the root.
+    out: &'static str,
+    /// prost-build's file name and the checked-in name of each module.
+    modules: &'static [(&'static str, &'static str)],
+    /// Also write the encoded `FileDescriptorSet` of `protos` (without
+    /// their imports) as `descriptor.rs`.
+    descriptor: bool,
+    /// Payload fields as `bytes::Bytes` (the codec's zero-copy envelopes).
+    bytes: bool,
+}
+
+const JOBS: &[Job] = &[
+    Job {
+        protos: &["ttrpc/request.proto"],
+        out: "crates/wren-codec/src/generated",
+        modules: &[("ttrpc.rs", "ttrpc.rs"), ("google.rpc.rs", "google_rpc.rs")],
+        descriptor: false,
+        bytes: true,
+    },
+    Job {
+        protos: &["grpc/health/v1/health.proto"],
+        out: "crates/wren-health/src/generated",
+        modules: &[("grpc.health.v1.rs", "grpc_health_v1.rs")],
+        descriptor: true,
+        bytes: false,
+    },
+    Job {
+        protos: &[
+            "grpc/reflection/v1/reflection.proto",
+            "grpc/reflection/v1alpha/reflection.proto",
+        ],
+        out: "crates/wren-reflection/src/generated",
+        // v1alpha's messages are v1's, field for field: one set of types
+        // serves both; v1alpha is compiled for its descriptor alone.
+        modules: &[("grpc.reflection.v1.rs", "grpc_reflection_v1.rs")],
+        descriptor: true,
+        bytes: false,
+    },
+];
 
 pub(crate) fn run(check: bool) -> Result {
     let root = project_root();
     let proto = root.join("proto");
-    let out = root.join("crates/wren-codec/src/generated");
-    let tmp = std::env::temp_dir().join(format!("wren-codegen-{}", std::process::id()));
-    fs::create_dir_all(&tmp)?;
-
-    let fds = protox::compile(["ttrpc/request.proto"], [&proto])?;
-    prost_build::Config::new()
-        .out_dir(&tmp)
-        .bytes(["."])
-        .compile_well_known_types()
-        .extern_path(".google.protobuf", "::prost_types")
-        .compile_fds(fds)?;
-
     let mut stale = Vec::new();
-    for (file, module) in [("ttrpc.rs", "ttrpc.rs"), ("google.rpc.rs", "google_rpc.rs")] {
-        let generated = fs::read_to_string(tmp.join(file))?;
-        let target = out.join(module);
-        if fs::read_to_string(&target).ok().as_deref() != Some(generated.as_str()) {
-            if check {
-                stale.push(target.display().to_string());
-            } else {
-                fs::create_dir_all(&out)?;
-                fs::write(&target, generated)?;
-                println!("wrote {}", target.display());
+    for (i, job) in JOBS.iter().enumerate() {
+        let tmp = std::env::temp_dir().join(format!("wren-codegen-{}-{i}", std::process::id()));
+        fs::create_dir_all(&tmp)?;
+        let result = generate(job, &proto, &tmp);
+        let files = match result {
+            Ok(files) => files,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        let _ = fs::remove_dir_all(&tmp);
+        let out = root.join(job.out);
+        for (name, contents) in files {
+            let target = out.join(name);
+            if fs::read_to_string(&target).ok().as_deref() != Some(contents.as_str()) {
+                if check {
+                    stale.push(target.display().to_string());
+                } else {
+                    fs::create_dir_all(&out)?;
+                    fs::write(&target, contents)?;
+                    println!("wrote {}", target.display());
+                }
             }
         }
     }
-    let _ = fs::remove_dir_all(&tmp);
     if stale.is_empty() {
         Ok(())
     } else {
@@ -44,4 +98,56 @@ pub(crate) fn run(check: bool) -> Result {
         )
         .into())
     }
+}
+
+/// The files `job` checks in, by name, with their contents.
+fn generate(job: &Job, proto: &Path, tmp: &PathBuf) -> Result<Vec<(String, String)>> {
+    let fds = protox::compile(job.protos, [proto])?;
+    let mut config = prost_build::Config::new();
+    config
+        .out_dir(tmp)
+        .compile_well_known_types()
+        .extern_path(".google.protobuf", "::prost_types");
+    if job.bytes {
+        config.bytes(["."]);
+    }
+    let mut files = Vec::new();
+    if job.descriptor {
+        let mut compiler = protox::Compiler::new([proto])?;
+        compiler.include_imports(false).include_source_info(false);
+        compiler.open_files(job.protos)?;
+        files.push((
+            "descriptor.rs".to_owned(),
+            descriptor_source(job.protos, &compiler.encode_file_descriptor_set()),
+        ));
+    }
+    config.compile_fds(fds)?;
+    for (file, module) in job.modules {
+        files.push((module.to_string(), fs::read_to_string(tmp.join(file))?));
+    }
+    Ok(files)
+}
+
+/// A Rust file holding `bytes` as `FILE_DESCRIPTOR_SET`.
+fn descriptor_source(protos: &[&str], bytes: &[u8]) -> String {
+    let mut out =
+        String::from("// This file is @generated by `cargo xtask codegen`. Do not edit.\n");
+    let _ = writeln!(
+        out,
+        "/// The encoded `google.protobuf.FileDescriptorSet` of {}.",
+        protos
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str("pub const FILE_DESCRIPTOR_SET: &[u8] = b\"\\\n");
+    for chunk in bytes.chunks(24) {
+        for b in chunk {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+        out.push_str("\\\n");
+    }
+    out.push_str("\";\n");
+    out
 }

@@ -13,7 +13,9 @@ usage: cargo xtask <command>
 
 commands:
   codegen [--check]   regenerate checked-in prost code from proto/ (--check: fail if stale)
-  bench [--quick]     run the side-by-side benchmark against ttrpc-rust
+  bench [ARGS]        the side-by-side benchmark: wren, ttrpc-rust, tonic, Go ttrpc, a raw floor
+                      (bench --help lists ARGS; bench callgrind: instructions per call;
+                      bench micro: criterion micro-benchmarks and their instruction counts)
   fuzz [--seconds N] [--target NAME] [--update-corpus]
                       run each cargo-fuzz target for N seconds (default 60; needs nightly)
   soak [--connections N] [--calls N]

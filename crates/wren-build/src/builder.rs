@@ -1,6 +1,7 @@
 //! [`Builder`]: what to generate and how, ending in one of the `compile_*` calls.
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::io::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -8,7 +9,7 @@ use std::rc::Rc;
 use prost_build::{Config, ServiceGenerator};
 use prost_types::FileDescriptorSet;
 
-use crate::generator::{Errors, Settings, WrenGenerator};
+use crate::generator::{DescriptorSets, Errors, Settings, WrenGenerator};
 
 /// The default for [`Builder::wren_path`].
 pub const DEFAULT_WREN_PATH: &str = "::wren_rpc";
@@ -60,6 +61,7 @@ pub struct Builder {
     disable_comments: Vec<String>,
     include_file: Option<PathBuf>,
     file_descriptor_set_path: Option<PathBuf>,
+    emit_file_descriptor_set: bool,
     compile_well_known_types: bool,
 }
 
@@ -89,6 +91,7 @@ impl Default for Builder {
             disable_comments: Vec::new(),
             include_file: None,
             file_descriptor_set_path: None,
+            emit_file_descriptor_set: false,
             compile_well_known_types: false,
         }
     }
@@ -258,6 +261,28 @@ impl Builder {
         self
     }
 
+    /// Whether each generated package that declares a service also gets
+    /// `pub const FILE_DESCRIPTOR_SET: &[u8]`: the encoded
+    /// `google.protobuf.FileDescriptorSet` of the package's files and of
+    /// every file they import (well-known types included), without source
+    /// info. Register it with a reflection service
+    /// (`wren_reflection::Builder::register_encoded_file_descriptor_set`) so
+    /// that tools such as `wren list` and `wren call` need no `.proto` files.
+    /// A constant costs nothing in a binary that does not use it.
+    /// Default: `false`.
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// wren_build::configure()
+    ///     .emit_file_descriptor_set(true)
+    ///     .compile_protos(&["proto/hello/v1/hello.proto"], &["proto"])?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn emit_file_descriptor_set(mut self, enable: bool) -> Self {
+        self.emit_file_descriptor_set = enable;
+        self
+    }
+
     /// Generates the `google.protobuf` types too instead of using
     /// `prost-types`: prost-build's [`Config::compile_well_known_types`].
     /// Default: `false`.
@@ -351,7 +376,7 @@ impl Builder {
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
     ) -> Result<()> {
-        let errors = self.configure(&mut config)?;
+        let (errors, sets) = self.configure(&mut config)?;
         let fds = if self.use_protoc {
             let fds = config.load_fds(protos, includes)?;
             if self.emit_rerun_if_changed {
@@ -370,6 +395,7 @@ impl Builder {
         } else {
             self.load_with_protox(protos, includes)?
         };
+        self.fill_descriptor_sets(&sets, &fds);
         config.compile_fds(fds)?;
         check(&errors)
     }
@@ -383,7 +409,8 @@ impl Builder {
     /// As [`compile_protos`](Builder::compile_protos), less the parsing.
     pub fn compile_fds(self, fds: FileDescriptorSet) -> Result<()> {
         let mut config = Config::new();
-        let errors = self.configure(&mut config)?;
+        let (errors, sets) = self.configure(&mut config)?;
+        self.fill_descriptor_sets(&sets, &fds);
         config.compile_fds(fds)?;
         check(&errors)
     }
@@ -418,9 +445,11 @@ impl Builder {
     }
 
     /// Applies every setting to `config` and installs the generator.
-    fn configure(&self, config: &mut Config) -> Result<Errors> {
+    fn configure(&self, config: &mut Config) -> Result<(Errors, DescriptorSets)> {
         let errors = Errors::default();
-        let generator = WrenGenerator::new(self.settings()?, Rc::clone(&errors));
+        let sets = DescriptorSets::default();
+        let generator = WrenGenerator::new(self.settings()?, Rc::clone(&errors))
+            .with_descriptor_sets(Rc::clone(&sets));
         config.service_generator(Box::new(generator));
         let prost_path = self
             .prost_path
@@ -472,7 +501,48 @@ impl Builder {
         if self.compile_well_known_types {
             config.compile_well_known_types();
         }
-        Ok(errors)
+        Ok((errors, sets))
+    }
+
+    /// With [`emit_file_descriptor_set`](Builder::emit_file_descriptor_set),
+    /// the encoded set of each package: its files and everything they
+    /// import, in the order of `fds` (imports first).
+    fn fill_descriptor_sets(&self, sets: &DescriptorSets, fds: &FileDescriptorSet) {
+        use prost::Message as _;
+        if !self.emit_file_descriptor_set {
+            return;
+        }
+        let by_name: HashMap<&str, &prost_types::FileDescriptorProto> =
+            fds.file.iter().map(|f| (f.name(), f)).collect();
+        let packages: HashSet<&str> = fds.file.iter().map(|f| f.package()).collect();
+        let mut sets = sets.borrow_mut();
+        for package in packages {
+            let mut wanted: HashSet<&str> = HashSet::new();
+            let mut pending: Vec<&str> = fds
+                .file
+                .iter()
+                .filter(|f| f.package() == package)
+                .map(|f| f.name())
+                .collect();
+            while let Some(name) = pending.pop() {
+                if wanted.insert(name) {
+                    if let Some(file) = by_name.get(name) {
+                        pending.extend(file.dependency.iter().map(String::as_str));
+                    }
+                }
+            }
+            let file = fds
+                .file
+                .iter()
+                .filter(|f| wanted.contains(f.name()))
+                .map(|f| prost_types::FileDescriptorProto {
+                    source_code_info: None,
+                    ..f.clone()
+                })
+                .collect();
+            let set = FileDescriptorSet { file };
+            sets.insert(package.to_owned(), set.encode_to_vec());
+        }
     }
 
     fn load_with_protox(

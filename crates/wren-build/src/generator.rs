@@ -13,7 +13,7 @@ use quote::quote;
 
 /// Names of the inherent methods of a generated client. An rpc whose Rust
 /// name is one of these gets a trailing underscore on the client.
-const CLIENT_HELPERS: &[&str] = &["new", "from_client", "into_client"];
+const CLIENT_HELPERS: &[&str] = &["new", "with_interceptor", "from_client", "into_client"];
 
 /// Everything the generator needs from the builder, checked and parsed.
 pub(crate) struct Settings {
@@ -31,19 +31,59 @@ pub(crate) struct Settings {
 /// Problems found while generating, reported once prost-build returns.
 pub(crate) type Errors = Rc<RefCell<Vec<String>>>;
 
+/// The encoded `FileDescriptorSet` of each proto package, filled in by the
+/// builder once the files are compiled, for `FILE_DESCRIPTOR_SET`.
+pub(crate) type DescriptorSets = Rc<RefCell<HashMap<String, Vec<u8>>>>;
+
 /// The generator handed to prost-build.
 pub(crate) struct WrenGenerator {
     settings: Settings,
     errors: Errors,
+    descriptor_sets: DescriptorSets,
 }
 
 impl WrenGenerator {
     pub(crate) fn new(settings: Settings, errors: Errors) -> WrenGenerator {
-        WrenGenerator { settings, errors }
+        WrenGenerator {
+            settings,
+            errors,
+            descriptor_sets: DescriptorSets::default(),
+        }
+    }
+
+    /// Also emits `FILE_DESCRIPTOR_SET` in each package that has services
+    /// and an entry in `sets` by the time prost-build finishes it.
+    pub(crate) fn with_descriptor_sets(mut self, sets: DescriptorSets) -> WrenGenerator {
+        self.descriptor_sets = sets;
+        self
     }
 }
 
 impl ServiceGenerator for WrenGenerator {
+    fn finalize_package(&mut self, package: &str, buf: &mut String) {
+        let sets = self.descriptor_sets.borrow();
+        let Some(bytes) = sets.get(package) else {
+            return;
+        };
+        let literal = syn::LitByteStr::new(bytes, Span::call_site());
+        let tokens = quote! {
+            /// The encoded `google.protobuf.FileDescriptorSet` of this
+            /// package's `.proto` files and of every file they import, for a
+            /// reflection service
+            /// (`wren_reflection::Builder::register_encoded_file_descriptor_set`).
+            pub const FILE_DESCRIPTOR_SET: &[u8] = #literal;
+        };
+        match syn::parse2::<syn::File>(tokens) {
+            Ok(file) => {
+                buf.push('\n');
+                buf.push_str(&prettyplease::unparse(&file));
+            }
+            Err(e) => self.errors.borrow_mut().push(format!(
+                "FILE_DESCRIPTOR_SET of {package} does not parse ({e}); please report this"
+            )),
+        }
+    }
+
     fn generate(&mut self, service: Service, buf: &mut String) {
         let model = ServiceModel::new(&service);
         let mut tokens = TokenStream::new();
@@ -443,6 +483,20 @@ fn server(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                 pub fn from_arc(inner: #cg::Arc<T>) -> Self {
                     Self { inner }
                 }
+
+                /// A server for `inner` that runs `interceptor` on each call's
+                /// request head (metadata, deadline, extensions with the peer)
+                /// before the handler, and may reject the call with a status.
+                /// Register it with `add_service` like the server itself.
+                pub fn with_interceptor<I>(
+                    inner: T,
+                    interceptor: I,
+                ) -> #cg::InterceptedService<Self, I>
+                where
+                    I: #cg::Interceptor,
+                {
+                    #cg::InterceptedService::new(Self::new(inner), interceptor)
+                }
             }
 
             impl<T> ::core::clone::Clone for #server_name<T> {
@@ -604,6 +658,19 @@ fn client(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                 /// A client calling through `inner`.
                 pub fn new(inner: S) -> Self {
                     Self { inner: #cg::Client::new(inner) }
+                }
+
+                /// A client calling through `inner` that runs `interceptor` on
+                /// each call's request head (metadata, deadline) before it is
+                /// sent, and may refuse the call with a status.
+                pub fn with_interceptor<I>(
+                    inner: S,
+                    interceptor: I,
+                ) -> #client_name<#cg::InterceptedService<S, I>>
+                where
+                    I: #cg::Interceptor,
+                {
+                    #client_name { inner: #cg::Client::new(#cg::InterceptedService::new(inner, interceptor)) }
                 }
 
                 /// A client over a typed `Client`.

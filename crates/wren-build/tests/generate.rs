@@ -196,6 +196,85 @@ fn file_descriptor_set_is_written_on_request() {
     assert!(names.contains(&"google/protobuf/empty.proto"), "{names:?}");
 }
 
+/// The byte string assigned to `FILE_DESCRIPTOR_SET` in a generated file.
+fn descriptor_constant(text: &str) -> Option<Vec<u8>> {
+    let file = syn::parse_file(text).unwrap();
+    file.items.iter().find_map(|item| match item {
+        syn::Item::Const(c) if c.ident == "FILE_DESCRIPTOR_SET" => match &*c.expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::ByteStr(bytes),
+                ..
+            }) => Some(bytes.value()),
+            _ => panic!("FILE_DESCRIPTOR_SET is not a byte string"),
+        },
+        _ => None,
+    })
+}
+
+#[test]
+fn file_descriptor_set_constant_on_request() {
+    let out = tempfile::tempdir().unwrap();
+    builder(out.path())
+        .compile_protos(&[hello_proto()], &[fixtures().join("helloworld")])
+        .unwrap();
+    let text = read(out.path().join("helloworld.v1.rs"));
+    assert_eq!(descriptor_constant(&text), None, "off by default");
+
+    for fds in [false, true] {
+        let out = tempfile::tempdir().unwrap();
+        let builder = builder(out.path()).emit_file_descriptor_set(true);
+        if fds {
+            let set = wren_build::protox::compile([hello_proto()], [fixtures().join("helloworld")])
+                .unwrap();
+            builder.compile_fds(set).unwrap();
+        } else {
+            builder
+                .compile_protos(&[hello_proto()], &[fixtures().join("helloworld")])
+                .unwrap();
+        }
+        let text = read(out.path().join("helloworld.v1.rs"));
+        let bytes = descriptor_constant(&text).expect("FILE_DESCRIPTOR_SET generated");
+        let set =
+            <prost_types::FileDescriptorSet as prost::Message>::decode(bytes.as_slice()).unwrap();
+        let names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+        // Imports first, then the package's own file.
+        assert_eq!(names, ["google/protobuf/empty.proto", "helloworld.proto"]);
+        let hello = &set.file[1];
+        assert_eq!(hello.service[0].name(), "Greeter");
+        assert_eq!(hello.service[0].method.len(), 3);
+        assert!(hello.source_code_info.is_none(), "no source info: smaller");
+    }
+}
+
+#[test]
+fn file_descriptor_set_constant_only_in_packages_with_services() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("types.proto"),
+        "syntax = \"proto3\";\npackage types.v1;\nmessage Thing { string name = 1; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("svc.proto"),
+        "syntax = \"proto3\";\npackage svc.v1;\nimport \"types.proto\";\n\
+         service Things { rpc Get(types.v1.Thing) returns (types.v1.Thing); }\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    builder(out.path())
+        .emit_file_descriptor_set(true)
+        .compile_protos(&[dir.path().join("svc.proto")], &[dir.path()])
+        .unwrap();
+    assert_eq!(
+        descriptor_constant(&read(out.path().join("types.v1.rs"))),
+        None
+    );
+    let bytes = descriptor_constant(&read(out.path().join("svc.v1.rs"))).unwrap();
+    let set = <prost_types::FileDescriptorSet as prost::Message>::decode(bytes.as_slice()).unwrap();
+    let names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["types.proto", "svc.proto"]);
+}
+
 // ===== errors =====
 
 #[test]

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 use wren_transport::{BoxError, ConnectInfo, Peer};
 
@@ -204,14 +206,23 @@ impl Acceptor {
             return Some(Peer::new(info));
         };
         let timeout = self.config.handshake_timeout;
+        // The hook is user code: a panic in it rejects this connection only.
+        let Ok(accept) = catch_unwind(AssertUnwindSafe(|| hook.accept(info))) else {
+            tracing::error!("ttrpc accept hook panicked; closing connection");
+            return None;
+        };
         let result = tokio::select! {
-            result = tokio::time::timeout(timeout, hook.accept(info)) => result,
+            result = tokio::time::timeout(timeout, AssertUnwindSafe(accept).catch_unwind()) => result,
             () = shutdown.cancelled() => return None,
         };
         match result {
-            Ok(Ok(info)) => Some(Peer::new(info)),
-            Ok(Err(e)) => {
+            Ok(Ok(Ok(info))) => Some(Peer::new(info)),
+            Ok(Ok(Err(e))) => {
                 tracing::debug!(error = %e, "ttrpc connection rejected by accept hook");
+                None
+            }
+            Ok(Err(_panic)) => {
+                tracing::error!("ttrpc accept hook panicked; closing connection");
                 None
             }
             Err(_) => {

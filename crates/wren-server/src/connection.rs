@@ -56,8 +56,9 @@ pub(crate) struct ConnectionConfig {
 }
 
 /// What a call in flight costs its connection's budget on top of its
-/// request's payload: its task, its state, its request's parts.
-pub(crate) const CALL_OVERHEAD: usize = 1024;
+/// request's payload and its task's future: the task's header, the call's
+/// state and control, its request's names and metadata.
+pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -102,6 +103,8 @@ where
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     draining: bool,
     closing: bool,
+    /// Calls were spawned since the connection last yielded.
+    spawned: bool,
 }
 
 impl<S> ServerConnection<S>
@@ -128,6 +131,7 @@ where
             idle: None,
             draining: false,
             closing: false,
+            spawned: false,
         }
     }
 
@@ -160,13 +164,21 @@ where
             return out.push_status(id, &Status::unavailable("server is shutting down"));
         }
         if self.streams.len() >= self.config.max_concurrent_streams {
+            // A call may have queued its reply since the last look, and the
+            // client answered it with this request: count it out first.
+            self.reap(out);
+        }
+        if self.streams.len() >= self.config.max_concurrent_streams {
             let status = Status::resource_exhausted(format!(
                 "too many concurrent streams on this connection (limit {})",
                 self.config.max_concurrent_streams
             ));
             return out.push_status(id, &status);
         }
-        let charge = frame.payload.len() + CALL_OVERHEAD;
+        let charge = frame.payload.len() + CALL_OVERHEAD + std::mem::size_of::<Call<S>>();
+        if self.budget.used() + charge > self.budget.limit() {
+            self.reap(out);
+        }
         if !self.budget.try_charge(charge) {
             let status = Status::resource_exhausted(format!(
                 "connection buffer budget exhausted ({} of {} bytes in use by calls in flight)",
@@ -246,6 +258,7 @@ where
                 .push(task);
         } else {
             self.config.tasks.spawn(task);
+            self.spawned = true;
         }
         self.streams.insert(
             id,
@@ -379,6 +392,14 @@ where
         }
         if let Some(calls) = &mut self.inline {
             while let Poll::Ready(Some(())) = calls.poll_next_unpin(cx) {}
+        }
+        if std::mem::take(&mut self.spawned) {
+            // Let the calls just spawned start on this worker while this
+            // task goes to the back of its queue, where an idle worker is
+            // woken to take it (and the I/O driver) over. Without this, a
+            // handler that blocks this worker could leave the connection,
+            // and the I/O driver, with no thread until it returns.
+            cx.waker().wake_by_ref();
         }
         self.reap(out);
         let quiet = self.streams.is_empty();

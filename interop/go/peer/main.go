@@ -5,17 +5,23 @@
 //
 //	wren-go-peer server <unix-socket-path>
 //	wren-go-peer client <unix-socket-path> <case>... | all
+//	wren-go-peer otel-server <unix-socket-path>
+//	wren-go-peer otel-client <unix-socket-path>
 package main
 
 import (
 	"fmt"
 	"os"
+
+	"github.com/containerd/ttrpc"
 )
 
 func usage() {
 	fmt.Fprintf(os.Stderr, "usage:\n"+
 		"  wren-go-peer server <unix-socket-path>\n"+
 		"  wren-go-peer client <unix-socket-path> <case>...\n"+
+		"  wren-go-peer otel-server <unix-socket-path>\n"+
+		"  wren-go-peer otel-client <unix-socket-path>\n"+
 		"cases: %v, or all\n", caseNames())
 	os.Exit(2)
 }
@@ -31,6 +37,16 @@ func main() {
 			usage()
 		}
 		os.Exit(runServer(path))
+	case "otel-server":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		os.Exit(runServer(path, ttrpc.WithUnaryServerInterceptor(serverInterceptor(newTracer()))))
+	case "otel-client":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		os.Exit(runOtelClient(path))
 	case "client":
 		if len(os.Args) < 4 {
 			usage()

@@ -63,6 +63,8 @@ func (echoService) Metadata(ctx context.Context, req *interop.EchoRequest) (*int
 			resp.Pairs = append(resp.Pairs, &interop.Pair{Key: k, Value: v})
 		}
 	}
+	// Only under otel-server: the span the interceptor started.
+	resp.Pairs = append(resp.Pairs, traceDetails(ctx)...)
 	return resp, nil
 }
 
@@ -97,7 +99,7 @@ func (echoService) Fail(ctx context.Context, req *interop.FailRequest) (*interop
 	})
 }
 
-func runServer(path string) int {
+func runServer(path string, opts ...ttrpc.ServerOpt) int {
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(os.Stderr, "wren-go-peer: remove stale socket %s: %v\n", path, err)
 		return 1
@@ -107,7 +109,7 @@ func runServer(path string) int {
 		fmt.Fprintf(os.Stderr, "wren-go-peer: listen %s: %v\n", path, err)
 		return 1
 	}
-	s, err := ttrpc.NewServer()
+	s, err := ttrpc.NewServer(opts...)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wren-go-peer: new server: %v\n", err)
 		return 1

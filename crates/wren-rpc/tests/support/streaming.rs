@@ -347,6 +347,13 @@ impl Raw {
             .expect("raw write");
     }
 
+    /// Writes raw bytes: frames given by hand, whole or in part.
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        within("a raw write", self.io.write_all(bytes))
+            .await
+            .expect("raw write");
+    }
+
     /// The next frame; `None` once the server closed the connection.
     pub async fn next(&mut self) -> Option<Frame> {
         within("a frame from the server", read_frame(&mut self.io))
