@@ -48,7 +48,15 @@ pub(crate) fn run(args: &[String]) -> Result {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut bench = Command::new(&cargo);
     bench
-        .args(["run", "--quiet", "--release", "--locked", "-p", "wren-bench", "--manifest-path"])
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--locked",
+            "-p",
+            "wren-bench",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .arg("--")
         .args(args);
