@@ -1,6 +1,5 @@
 //! [`ClientConnection`]: the client's side of the connection driver.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
@@ -12,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
 use wren_transport::codec::{
-    Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
+    ByteStr, Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
 };
 use wren_transport::{
     BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
@@ -58,8 +57,8 @@ impl ReplyTo {
 
 /// One call for the connection to send.
 pub(crate) struct Command {
-    pub(crate) service: Cow<'static, str>,
-    pub(crate) method: Cow<'static, str>,
+    pub(crate) service: ByteStr,
+    pub(crate) method: ByteStr,
     pub(crate) payload: Bytes,
     pub(crate) metadata: Metadata,
     pub(crate) timeout_nano: i64,

@@ -71,8 +71,9 @@ pub fn namespace<T>(req: &Request<T>) -> Option<&str> {
 }
 
 /// Puts `req` in `namespace`, replacing any namespace it had.
-pub fn set_namespace<T>(req: &mut Request<T>, namespace: impl Into<String>) {
-    req.metadata_mut().insert(NAMESPACE_KEY, namespace);
+pub fn set_namespace<T>(req: &mut Request<T>, namespace: impl crate::codec::IntoByteStr) {
+    req.metadata_mut()
+        .insert(crate::codec::ByteStr::from_static(NAMESPACE_KEY), namespace);
 }
 
 /// The namespace `req` is in, or the status containerd answers a call

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use prost::Message;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_service::Service;
-use wren_transport::codec::{Flags, Frame, Header, MessageType, Metadata, Status, proto};
+use wren_transport::codec::{
+    EnvelopeError, Flags, Frame, Header, METADATA_ENTRY_SIZE, MessageType, RequestView, Status,
+};
 use wren_transport::{
     Body, BoxError, Budget, ConnectionClosed, Dispatch, InboxLimits, InboxSender, MethodKind,
     Outbox, PushError, Request, Response, inbox, panic_status,
@@ -187,14 +188,36 @@ where
             ));
             return out.push_status(id, &status);
         }
-        let envelope = match proto::Request::decode(frame.payload) {
+        // Each metadata entry costs more decoded than on the wire (as few
+        // as two bytes there): count them against the budget before
+        // anything is allocated for them.
+        let room = self.budget.limit().saturating_sub(self.budget.used());
+        let envelope = match RequestView::decode(frame.payload, room / METADATA_ENTRY_SIZE) {
             Ok(envelope) => envelope,
             Err(e) => {
                 self.budget.refund(charge);
-                let status = Status::invalid_argument(format!("unmarshal request error: {e}"));
+                let status = match e {
+                    EnvelopeError::Malformed(_) => {
+                        Status::invalid_argument(format!("unmarshal request error: {e}"))
+                    }
+                    EnvelopeError::TooMuchMetadata { .. } => Status::resource_exhausted(format!(
+                        "connection buffer budget exhausted: {e}"
+                    )),
+                };
                 return out.push_status(id, &status);
             }
         };
+        let metadata_charge = envelope.metadata.len() * METADATA_ENTRY_SIZE;
+        if !self.budget.try_charge(metadata_charge) {
+            self.budget.refund(charge);
+            let status = Status::resource_exhausted(format!(
+                "connection buffer budget exhausted ({} of {} bytes in use by calls in flight)",
+                self.budget.used(),
+                self.budget.limit()
+            ));
+            return out.push_status(id, &status);
+        }
+        let charge = charge + metadata_charge;
         let kind = self
             .config
             .routes
@@ -225,7 +248,7 @@ where
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {
-            *req.metadata_mut() = Metadata::from_key_values(envelope.metadata);
+            *req.metadata_mut() = envelope.metadata;
         }
         let deadline = match envelope.timeout_nano {
             0 => None,

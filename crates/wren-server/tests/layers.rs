@@ -286,20 +286,23 @@ async fn first_layer_added_sees_the_request_first() {
 
 // ===== every outcome reaches the layers =====
 
+/// Each call's method and how it ended (`None`: cleanly).
+type Seen = Arc<Mutex<Vec<(String, Option<(Code, String)>)>>>;
+
 /// Records the final status of every call it wraps — the response future's
 /// error, or the last item of a streaming reply — as a logging, metrics or
 /// tracing layer would.
 #[derive(Clone)]
 struct Outcomes<S> {
     inner: S,
-    seen: Arc<Mutex<Vec<(String, Option<(Code, String)>)>>>,
+    seen: Seen,
 }
 
 /// Passes a streaming reply through, recording how it ended.
 struct Watch {
     inner: wren_transport::BodyStream,
     method: String,
-    seen: Arc<Mutex<Vec<(String, Option<(Code, String)>)>>>,
+    seen: Seen,
 }
 
 impl futures_util::Stream for Watch {
