@@ -14,10 +14,10 @@ use prost::Message;
 use tokio::net::UnixStream;
 use wren_robustness::fixture::{COUNT, ECHO, HOARD, Msg, PARK, SERVICE};
 use wren_robustness::harness::ChildServer;
-use wren_robustness::peer::{RawPeer, header_bytes, request, request_frame, within};
+use wren_robustness::peer::{RawPeer, header_bytes, request, request_frame, status_of, within};
 use wren_robustness::sys::Memory;
 use wren_transport::Request;
-use wren_transport::codec::{Flags, Frame, MessageType, proto};
+use wren_transport::codec::{Code, Flags, Frame, MessageType, proto};
 
 const KIB: u64 = 1024;
 
@@ -247,10 +247,9 @@ async fn ten_thousand_small_metadata_entries_per_call() {
     assert_within_budget(before, during);
 }
 
-/// Two bytes on the wire (`2a 00`) decode to a 48-byte `KeyValue`: a 4 MiB
-/// request of empty entries is 2 million of them, about 100 MB once decoded,
-/// and a handler holding its request holds all of it. The bound is the one
-/// a connection's budget should give; this fails until metadata is bounded.
+/// Two bytes on the wire (`2a 00`) make an empty metadata entry, which
+/// costs far more decoded: a 4 MiB request of them is 2 million entries
+/// (about 100 MB once decoded, before metadata counted against the budget).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_of_nothing_but_empty_metadata_entries() {
     const CALLS: u32 = 4;
@@ -273,10 +272,21 @@ async fn a_request_of_nothing_but_empty_metadata_entries() {
     figure(
         "metadata-empty",
         &format!(
-            "{CALLS} calls in flight on one connection, each a 4 MiB request of {entries} empty metadata entries"
+            "{CALLS} calls on one connection, each a 4 MiB request of {entries} empty metadata entries"
         ),
         before,
         during,
     );
     assert_within_budget(before, during);
+    // Decoded, one such request alone is over the budget: each is refused
+    // before its entries are allocated.
+    for i in 0..CALLS {
+        let resp = peer.recv_response(2 * i + 1).await;
+        let (code, message) = status_of(&resp).expect("a refusal");
+        assert_eq!(code, Code::ResourceExhausted);
+        assert!(
+            message.starts_with("connection buffer budget exhausted"),
+            "{message}"
+        );
+    }
 }
