@@ -53,6 +53,11 @@ fn frame_decoder_corpus() {
 }
 
 #[test]
+fn request_envelope_corpus() {
+    replay("request_envelope");
+}
+
+#[test]
 fn server_connection_corpus() {
     replay("server_connection");
 }
