@@ -1,5 +1,12 @@
 //! Generates the examples' services with wren-build (no protoc needed).
 
 fn main() -> std::io::Result<()> {
-    wren_build::compile_protos("proto/hello/v1/hello.proto")
+    wren_build::configure().compile_protos(
+        &[
+            "proto/hello/v1/hello.proto",
+            "proto/numbers/v1/numbers.proto",
+            "proto/jobs/v1/jobs.proto",
+        ],
+        &["proto"],
+    )
 }

@@ -25,23 +25,11 @@ packages=(
 	runc
 	busybox-static
 	golang-github-containerd-containerd-dev
+	systemd
 	golang-opentelemetry-otel-dev
 )
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-		echo "== installing Debian packages: ${missing[*]}"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	else
-		echo "== missing Debian packages (install them as root): ${missing[*]}" >&2
-		echo "   interop tests will fail where CI=true and skip otherwise" >&2
-	fi
-fi
+bash scripts/ensure-debian-packages.sh "${packages[@]}" ||
+	echo "   interop tests will fail where CI=true and skip otherwise" >&2
 
 echo "== generated wire messages are up to date"
 cargo run -q --locked -p xtask -- codegen --check
@@ -58,3 +46,8 @@ cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"
 cargo test --workspace --doc --locked
 cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
+echo "== clippy, with incompatible_msrv against the declared rust-version"
+cargo clippy --workspace --all-targets --locked -- -D warnings -D clippy::incompatible_msrv
+echo "== cargo package (every published crate, each built alone from its tarball)"
+cargo package --locked --allow-dirty --quiet \
+	-p wren-codec -p wren-transport -p wren-server -p wren-client -p wren-build -p wren-rpc

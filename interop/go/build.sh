@@ -2,10 +2,16 @@
 # Builds wren-go-peer against Debian's Go ttrpc 1.1.1, offline, in GOPATH mode.
 #
 #   interop/go/build.sh <output-binary-path>
+#   interop/go/build.sh <output-binary-path> <proto-root> <proto-file> <go-source-dir>
 #
 # The Go code for proto/interop/echo.proto is generated at build time with
 # protoc and protoc-gen-gogottrpc into a temporary GOPATH; nothing is written
 # into the repository. See interop/go/README.md.
+#
+# The second form builds another Go program the same way: the main package in
+# <go-source-dir>, against the code generated from <proto-file> (a path
+# relative to <proto-root>, placed by its go_package). The benchmark's Go
+# peer (bench/go) is built so.
 set -euo pipefail
 
 die() {
@@ -13,12 +19,19 @@ die() {
 	exit 1
 }
 
-[ $# -eq 1 ] || die "usage: interop/go/build.sh <output-binary-path>"
+[ $# -eq 1 ] || [ $# -eq 4 ] ||
+	die "usage: interop/go/build.sh <output-binary-path> [<proto-root> <proto-file> <go-source-dir>]"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 proto_root="$repo/proto"
 proto_file="interop/echo.proto"
+source_dir="$here/peer"
+if [ $# -eq 4 ]; then
+	proto_root="$(cd "$2" && pwd)"
+	proto_file="$3"
+	source_dir="$(cd "$4" && pwd)"
+fi
 gocode=/usr/share/gocode
 
 out="$1"
@@ -64,15 +77,16 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/wren-go-peer.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-# Generate messages and the ttrpc service. The proto's go_package
-# "wren/interop/v1;interop" places it at $work/src/wren/interop/v1.
+# Generate messages and the ttrpc service. The proto's go_package places the
+# code: "wren/interop/v1;interop" at $work/src/wren/interop/v1.
 mkdir -p "$work/src"
 protoc -I "$proto_root" --gogottrpc_out=plugins=ttrpc:"$work/src" "$proto_root/$proto_file" ||
 	die "protoc failed on $proto_file"
-[ -f "$work/src/wren/interop/v1/echo.pb.go" ] || die "protoc did not produce wren/interop/v1/echo.pb.go"
+generated="$(basename "$proto_file" .proto).pb.go"
+[ -n "$(find "$work/src" -name "$generated")" ] || die "protoc did not produce $generated"
 
 mkdir -p "$work/src/wren-go-peer"
-cp "$here"/peer/*.go "$work/src/wren-go-peer/"
+cp "$source_dir"/*.go "$work/src/wren-go-peer/"
 
 export GO111MODULE=off
 export GOPATH="$work:$gocode"

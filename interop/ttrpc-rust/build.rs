@@ -1,8 +1,10 @@
-//! Generates both sides of `proto/interop/streaming.proto`, from the same
-//! file and without `protoc`:
+//! Generates both sides of `proto/interop/streaming.proto` and of the
+//! migration guide's `proto/interop/greeter.proto`, from the same files and
+//! without `protoc`:
 //!
 //! - wren's prost messages and typed server/client with wren-build (protox),
-//!   into `$OUT_DIR/wren.interop.streaming.v1.rs`;
+//!   into `$OUT_DIR/wren.interop.streaming.v1.rs` and
+//!   `$OUT_DIR/wren.interop.greeter.v1.rs`;
 //! - ttrpc-rust's rust-protobuf messages and async service code with
 //!   ttrpc-codegen, into `$OUT_DIR/ttrpc/`.
 
@@ -12,19 +14,23 @@ use std::path::{Path, PathBuf};
 
 const PROTO_ROOT: &str = "../../proto";
 const PROTO: &str = "../../proto/interop/streaming.proto";
+/// The migration guide's side-by-side greeter.
+const GREETER: &str = "../../proto/interop/greeter.proto";
 
 fn main() -> io::Result<()> {
     println!("cargo:rerun-if-changed={PROTO}");
+    println!("cargo:rerun-if-changed={GREETER}");
     let out_dir =
         PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set for build scripts"));
 
-    wren_build::configure().compile_protos(&[PROTO], &[PROTO_ROOT])?;
+    wren_build::configure().compile_protos(&[PROTO, GREETER], &[PROTO_ROOT])?;
 
     let ttrpc_out = out_dir.join("ttrpc");
     fs::create_dir_all(&ttrpc_out)?;
     ttrpc_codegen::Codegen::new()
         .out_dir(&ttrpc_out)
         .input(PROTO)
+        .input(GREETER)
         .include(PROTO_ROOT)
         .rust_protobuf()
         .customize(ttrpc_codegen::Customize {

@@ -5,13 +5,21 @@ use std::process::ExitCode;
 
 mod bench;
 mod codegen;
+mod fuzz;
+mod soak;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
   codegen [--check]   regenerate checked-in prost code from proto/ (--check: fail if stale)
-  bench [--quick]     run the side-by-side benchmark against ttrpc-rust
+  bench [ARGS]        the side-by-side benchmark: wren, ttrpc-rust, tonic, Go ttrpc, a raw floor
+                      (bench --help lists ARGS; bench callgrind: instructions per call;
+                      bench micro: criterion micro-benchmarks and their instruction counts)
+  fuzz [--seconds N] [--target NAME] [--update-corpus]
+                      run each cargo-fuzz target for N seconds (default 60; needs nightly)
+  soak [--connections N] [--calls N]
+                      many connections and a million calls, then fds and RSS (release build)
 ";
 
 fn main() -> ExitCode {
@@ -19,6 +27,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(args[1..].iter().any(|a| a == "--check")),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);

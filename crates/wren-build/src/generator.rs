@@ -13,7 +13,7 @@ use quote::quote;
 
 /// Names of the inherent methods of a generated client. An rpc whose Rust
 /// name is one of these gets a trailing underscore on the client.
-const CLIENT_HELPERS: &[&str] = &["new", "from_client", "into_client"];
+const CLIENT_HELPERS: &[&str] = &["new", "with_interceptor", "from_client", "into_client"];
 
 /// Everything the generator needs from the builder, checked and parsed.
 pub(crate) struct Settings {
@@ -483,6 +483,20 @@ fn server(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                 pub fn from_arc(inner: #cg::Arc<T>) -> Self {
                     Self { inner }
                 }
+
+                /// A server for `inner` that runs `interceptor` on each call's
+                /// request head (metadata, deadline, extensions with the peer)
+                /// before the handler, and may reject the call with a status.
+                /// Register it with `add_service` like the server itself.
+                pub fn with_interceptor<I>(
+                    inner: T,
+                    interceptor: I,
+                ) -> #cg::InterceptedService<Self, I>
+                where
+                    I: #cg::Interceptor,
+                {
+                    #cg::InterceptedService::new(Self::new(inner), interceptor)
+                }
             }
 
             impl<T> ::core::clone::Clone for #server_name<T> {
@@ -644,6 +658,19 @@ fn client(settings: &Settings, svc: &ServiceModel) -> TokenStream {
                 /// A client calling through `inner`.
                 pub fn new(inner: S) -> Self {
                     Self { inner: #cg::Client::new(inner) }
+                }
+
+                /// A client calling through `inner` that runs `interceptor` on
+                /// each call's request head (metadata, deadline) before it is
+                /// sent, and may refuse the call with a status.
+                pub fn with_interceptor<I>(
+                    inner: S,
+                    interceptor: I,
+                ) -> #client_name<#cg::InterceptedService<S, I>>
+                where
+                    I: #cg::Interceptor,
+                {
+                    #client_name { inner: #cg::Client::new(#cg::InterceptedService::new(inner, interceptor)) }
                 }
 
                 /// A client over a typed `Client`.

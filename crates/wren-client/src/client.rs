@@ -1,9 +1,8 @@
 //! [`Client`]: typed calls over any tower service that speaks ttrpc bodies.
 
-use std::borrow::Cow;
-
 use futures_util::{Stream, StreamExt};
 use tower_service::Service;
+use wren_transport::codec::ByteStr;
 use wren_transport::{
     Body, BoxError, MethodKind, Request, Response, Streaming, codec::Status, status_from_error,
 };
@@ -49,8 +48,8 @@ where
     pub async fn unary<M, R>(
         &mut self,
         req: Request<M>,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
+        service: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
     ) -> Result<Response<R>, Status>
     where
         M: prost::Message,
@@ -76,8 +75,8 @@ where
     pub async fn server_streaming<M, R>(
         &mut self,
         req: Request<M>,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
+        service: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
     ) -> Result<Response<Streaming<R>>, Status>
     where
         M: prost::Message,
@@ -95,8 +94,8 @@ where
     pub async fn client_streaming<M, St, R>(
         &mut self,
         req: Request<St>,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
+        service: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
     ) -> Result<Response<R>, Status>
     where
         M: prost::Message + 'static,
@@ -118,8 +117,8 @@ where
     pub async fn streaming<M, St, R>(
         &mut self,
         req: Request<St>,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
+        service: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
     ) -> Result<Response<Streaming<R>>, Status>
     where
         M: prost::Message + 'static,
@@ -134,8 +133,8 @@ where
     async fn call(
         &mut self,
         mut req: Request<Body>,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
+        service: impl Into<ByteStr>,
+        method: impl Into<ByteStr>,
         kind: MethodKind,
     ) -> Result<Response<Body>, Status> {
         req.set_path(service, method);

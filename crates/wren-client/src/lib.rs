@@ -11,9 +11,11 @@ mod channel;
 mod client;
 mod connect;
 mod connection;
+pub mod interceptor;
 mod reconnect;
 
 pub use crate::channel::{Builder, Channel, DEFAULT_CHANNEL_BUDGET, ResponseFuture};
 pub use crate::client::Client;
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::reconnect::Backoff;
 pub use wren_transport::{Body, MethodKind, Request, Response, Streaming};

@@ -39,6 +39,7 @@
 //! ```
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
+mod bytestr;
 mod codec;
 mod envelope;
 mod frame;
@@ -46,10 +47,11 @@ mod generated;
 mod metadata;
 mod status;
 
+pub use crate::bytestr::{ByteStr, IntoByteStr};
 pub use crate::codec::{Builder, DEFAULT_MAX_MESSAGE_SIZE, Decoded, EncodeError, FrameCodec};
-pub use crate::envelope::{RequestRef, ResponseRef};
+pub use crate::envelope::{EnvelopeError, RequestRef, RequestView, ResponseRef};
 pub use crate::frame::{Flags, Frame, HEADER_LEN, Header, MessageType};
-pub use crate::metadata::Metadata;
+pub use crate::metadata::{METADATA_ENTRY_SIZE, Metadata};
 pub use crate::status::{Code, Status};
 
 /// The protocol's own protobuf messages, generated from `proto/` by

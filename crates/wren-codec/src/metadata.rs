@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::proto::KeyValue;
+use crate::{ByteStr, IntoByteStr};
 
 /// Request metadata: an ordered multimap of string keys to string values.
 ///
@@ -21,16 +22,23 @@ use crate::proto::KeyValue;
 /// assert_eq!(md.get_all("TRACE-ID").collect::<Vec<_>>(), ["a", "b"]);
 /// assert_eq!(md.len(), 3);
 /// ```
+///
+/// Keys and values are [`ByteStr`]s: metadata decoded from a frame points into
+/// the frame's buffer instead of being copied.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Metadata {
-    entries: Vec<(String, String)>,
+    entries: Vec<(ByteStr, ByteStr)>,
 }
+
+/// What one entry costs in memory once decoded, on top of the frame's own
+/// bytes it points into: two [`ByteStr`]s.
+pub const METADATA_ENTRY_SIZE: usize = 2 * std::mem::size_of::<ByteStr>();
 
 /// Lowercases like Go's `strings.ToLower`, without allocating when the key
 /// is already lowercase.
-fn lowercase(key: String) -> String {
+fn lowercase(key: ByteStr) -> ByteStr {
     if key.chars().any(char::is_uppercase) {
-        key.to_lowercase()
+        ByteStr::from(key.to_lowercase())
     } else {
         key
     }
@@ -85,15 +93,16 @@ impl Metadata {
     }
 
     /// Sets `key` to the single value `value`, replacing its values.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = lowercase(key.into());
+    pub fn insert(&mut self, key: impl IntoByteStr, value: impl IntoByteStr) {
+        let key = lowercase(key.into_byte_str());
         self.entries.retain(|(k, _)| *k != key);
-        self.entries.push((key, value.into()));
+        self.entries.push((key, value.into_byte_str()));
     }
 
     /// Adds a value to `key` after any it has.
-    pub fn append(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((lowercase(key.into()), value.into()));
+    pub fn append(&mut self, key: impl IntoByteStr, value: impl IntoByteStr) {
+        self.entries
+            .push((lowercase(key.into_byte_str()), value.into_byte_str()));
     }
 
     /// Removes every value of `key`; returns whether there was one.
@@ -113,7 +122,7 @@ impl Metadata {
         Metadata {
             entries: entries
                 .into_iter()
-                .map(|kv| (lowercase(kv.key), kv.value))
+                .map(|kv| (lowercase(ByteStr::from(kv.key)), ByteStr::from(kv.value)))
                 .collect(),
         }
     }
@@ -123,10 +132,17 @@ impl Metadata {
         self.entries
             .iter()
             .map(|(k, v)| KeyValue {
-                key: k.clone(),
-                value: v.clone(),
+                key: k.as_str().to_owned(),
+                value: v.as_str().to_owned(),
             })
             .collect()
+    }
+
+    /// Room for `entries` values, so decoding can allocate once.
+    pub(crate) fn with_capacity(entries: usize) -> Metadata {
+        Metadata {
+            entries: Vec::with_capacity(entries),
+        }
     }
 }
 
@@ -136,7 +152,7 @@ impl fmt::Debug for Metadata {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
+impl<K: IntoByteStr, V: IntoByteStr> FromIterator<(K, V)> for Metadata {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut md = Metadata::new();
         md.extend(iter);
@@ -144,7 +160,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Metadata {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> Extend<(K, V)> for Metadata {
+impl<K: IntoByteStr, V: IntoByteStr> Extend<(K, V)> for Metadata {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.append(k, v);

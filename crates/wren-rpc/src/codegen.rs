@@ -16,7 +16,8 @@ pub use prost;
 pub use tower_service::Service;
 pub use wren_codec::Status;
 pub use wren_transport::{
-    Body, BoxError, IntoRequest, IntoStreamingRequest, MethodKind, Request, Response, Streaming,
+    Body, BoxError, InterceptedService, Interceptor, IntoRequest, IntoStreamingRequest, MethodKind,
+    Request, Response, Streaming,
 };
 
 #[cfg(feature = "server")]

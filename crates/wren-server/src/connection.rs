@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use prost::Message;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower::util::Oneshot;
 use tower_service::Service;
-use wren_transport::codec::{Flags, Frame, Header, MessageType, Metadata, Status, proto};
+use wren_transport::codec::{
+    EnvelopeError, Flags, Frame, Header, METADATA_ENTRY_SIZE, MessageType, RequestView, Status,
+};
 use wren_transport::{
     Body, BoxError, Budget, ConnectionClosed, Dispatch, InboxLimits, InboxSender, MethodKind,
     Outbox, PushError, Request, Response, inbox, panic_status,
@@ -56,8 +57,9 @@ pub(crate) struct ConnectionConfig {
 }
 
 /// What a call in flight costs its connection's budget on top of its
-/// request's payload: its task, its state, its request's parts.
-pub(crate) const CALL_OVERHEAD: usize = 1024;
+/// request's payload and its task's future: the task's header, the call's
+/// state and control, its request's names and metadata.
+pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -104,6 +106,8 @@ where
     closing: bool,
     /// Calls were spawned since the connection last yielded.
     spawned: bool,
+    /// The stream whose inbox has messages staged, not yet handed over.
+    staged: Option<u32>,
 }
 
 impl<S> ServerConnection<S>
@@ -131,6 +135,7 @@ where
             draining: false,
             closing: false,
             spawned: false,
+            staged: None,
         }
     }
 
@@ -174,7 +179,7 @@ where
             ));
             return out.push_status(id, &status);
         }
-        let charge = frame.payload.len() + CALL_OVERHEAD;
+        let charge = frame.payload.len() + CALL_OVERHEAD + std::mem::size_of::<Call<S>>();
         if self.budget.used() + charge > self.budget.limit() {
             self.reap(out);
         }
@@ -186,21 +191,43 @@ where
             ));
             return out.push_status(id, &status);
         }
-        let envelope = match proto::Request::decode(frame.payload) {
+        // Each metadata entry costs more decoded than on the wire (as few
+        // as two bytes there): count them against the budget before
+        // anything is allocated for them.
+        let room = self.budget.limit().saturating_sub(self.budget.used());
+        let envelope = match RequestView::decode(frame.payload, room / METADATA_ENTRY_SIZE) {
             Ok(envelope) => envelope,
             Err(e) => {
                 self.budget.refund(charge);
-                let status = Status::invalid_argument(format!("unmarshal request error: {e}"));
+                let status = match e {
+                    EnvelopeError::Malformed(_) => {
+                        Status::invalid_argument(format!("unmarshal request error: {e}"))
+                    }
+                    EnvelopeError::TooMuchMetadata { .. } => Status::resource_exhausted(format!(
+                        "connection buffer budget exhausted: {e}"
+                    )),
+                };
                 return out.push_status(id, &status);
             }
         };
+        let metadata_charge = envelope.metadata.len() * METADATA_ENTRY_SIZE;
+        if !self.budget.try_charge(metadata_charge) {
+            self.budget.refund(charge);
+            let status = Status::resource_exhausted(format!(
+                "connection buffer budget exhausted ({} of {} bytes in use by calls in flight)",
+                self.budget.used(),
+                self.budget.limit()
+            ));
+            return out.push_status(id, &status);
+        }
+        let charge = charge + metadata_charge;
         let kind = self
             .config
             .routes
             .method_kind(&envelope.service, &envelope.method);
         let mut inbox_sender = None;
         let body = if kind.client_streaming() {
-            let (sender, stream) = inbox(self.config.inbox, self.budget.clone());
+            let (mut sender, stream) = inbox(self.config.inbox, self.budget.clone());
             // Go hands a non-empty Request payload to a client-streaming
             // handler as its first message.
             if !envelope.payload.is_empty() {
@@ -225,7 +252,7 @@ where
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {
-            *req.metadata_mut() = Metadata::from_key_values(envelope.metadata);
+            *req.metadata_mut() = envelope.metadata;
         }
         let deadline = match envelope.timeout_nano {
             0 => None,
@@ -294,7 +321,7 @@ where
         if state.cancelled {
             return;
         }
-        let Some(inbox) = &state.inbox else {
+        if state.inbox.is_none() {
             if state.kind.client_streaming() {
                 // The client already closed its side.
                 let status = Status::invalid_argument("data received after the stream was closed");
@@ -307,22 +334,41 @@ where
                 "ignoring data frame on a non-streaming call"
             );
             return;
-        };
+        }
         // A frame flagged no-data carries no message, whatever else it says.
         if !frame.flags.contains(Flags::NO_DATA) {
-            match inbox.push(frame.payload) {
-                Ok(()) => {}
-                Err(PushError::Overflow(overflow)) => {
-                    return self.cancel_stream(id, overflow.to_status());
-                }
-                // The handler stopped reading on purpose; its reply decides.
-                Err(PushError::Gone | PushError::Closed) => {}
+            // Messages are handed to the handler once per read batch (or
+            // when another stream's frame comes), under one lock.
+            if self.staged.is_some_and(|staged| staged != id) {
+                self.flush_staged();
+            }
+            if let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) {
+                inbox.stage(frame.payload);
+                self.staged = Some(id);
             }
         }
         if closing {
-            if let Some(inbox) = state.inbox.take() {
+            self.flush_staged();
+            if let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.take()) {
                 inbox.finish(Ok(()));
             }
+        }
+    }
+
+    /// Hands the messages staged for one stream to its handler; a stream
+    /// whose handler is too far behind fails.
+    fn flush_staged(&mut self) {
+        let Some(id) = self.staged.take() else {
+            return;
+        };
+        let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) else {
+            return;
+        };
+        match inbox.flush() {
+            Ok(()) => {}
+            Err(PushError::Overflow(overflow)) => self.cancel_stream(id, overflow.to_status()),
+            // The handler stopped reading on purpose; its reply decides.
+            Err(PushError::Gone | PushError::Closed) => {}
         }
     }
 
@@ -390,6 +436,8 @@ where
         if self.closing {
             return Poll::Ready(());
         }
+        // The read batch is over: hand its messages over.
+        self.flush_staged();
         if let Some(calls) = &mut self.inline {
             while let Poll::Ready(Some(())) = calls.poll_next_unpin(cx) {}
         }

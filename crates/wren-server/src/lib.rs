@@ -18,6 +18,7 @@ mod call;
 mod connection;
 mod guard;
 mod ids;
+pub mod interceptor;
 mod methods;
 mod policy;
 mod routes;
@@ -25,6 +26,7 @@ mod server;
 mod shutdown;
 
 pub use crate::accept::{AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::methods::Methods;
 pub use crate::policy::{PeerPolicy, PolicyError};
 pub use crate::routes::{NamedService, Routes};

@@ -131,7 +131,7 @@ impl<L> Server<L> {
     }
 
     /// The bytes of input one connection may hold on behalf of its calls:
-    /// the request of every call in flight (its payload plus about 1 KiB
+    /// the request of every call in flight (its payload plus about 1.5 KiB
     /// for the call itself) and every stream message a handler has not read
     /// yet. A request that does not fit is answered `RESOURCE_EXHAUSTED`
     /// and the connection kept; a stream message that does not fit fails its

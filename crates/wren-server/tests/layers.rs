@@ -283,3 +283,220 @@ async fn first_layer_added_sees_the_request_first() {
     // As with tower::ServiceBuilder: the layer added first is the outermost.
     assert_eq!(*log.lock().unwrap(), ["first", "second"]);
 }
+
+// ===== every outcome reaches the layers =====
+
+/// Each call's method and how it ended (`None`: cleanly).
+type Seen = Arc<Mutex<Vec<(String, Option<(Code, String)>)>>>;
+
+/// Records the final status of every call it wraps — the response future's
+/// error, or the last item of a streaming reply — as a logging, metrics or
+/// tracing layer would.
+#[derive(Clone)]
+struct Outcomes<S> {
+    inner: S,
+    seen: Seen,
+}
+
+/// Passes a streaming reply through, recording how it ended.
+struct Watch {
+    inner: wren_transport::BodyStream,
+    method: String,
+    seen: Seen,
+}
+
+impl futures_util::Stream for Watch {
+    type Item = Result<bytes::Bytes, Status>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let item = std::task::ready!(self.inner.as_mut().poll_next(cx));
+        let end = match &item {
+            Some(Ok(_)) => return Poll::Ready(item),
+            Some(Err(status)) => Some((status.code(), status.message().to_owned())),
+            None => None,
+        };
+        let method = self.method.clone();
+        self.seen.lock().unwrap().push((method, end));
+        Poll::Ready(item)
+    }
+}
+
+impl<S> Service<Request<Body>> for Outcomes<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Status> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Status;
+    type Future = BoxFuture<'static, Result<Response<Body>, Status>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let method = req.method().to_owned();
+        let seen = self.seen.clone();
+        let call = self.inner.call(req);
+        Box::pin(async move {
+            match call.await {
+                Ok(resp) if resp.get_ref().is_stream() => Ok(resp.map(|body| {
+                    Body::from_stream(Watch {
+                        inner: body.into_stream(),
+                        method,
+                        seen,
+                    })
+                })),
+                Ok(resp) => {
+                    seen.lock().unwrap().push((method, None));
+                    Ok(resp)
+                }
+                Err(status) => {
+                    let end = Some((status.code(), status.message().to_owned()));
+                    seen.lock().unwrap().push((method, end));
+                    Err(status)
+                }
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_layer_sees_deadlines_panics_and_how_streams_end() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let service = slow_service()
+        .unary("Panic", |_req: Request<Echo>| async move {
+            if true {
+                panic!("a handler panics");
+            }
+            Ok(Response::new(Echo::default()))
+        })
+        .server_streaming("Endless", |_req: Request<Echo>| async move {
+            let replies = futures_util::stream::repeat_with(|| Ok(Echo::default()));
+            Ok(Response::new(replies))
+        })
+        .server_streaming("PanicStream", |_req: Request<Echo>| async move {
+            let replies = futures_util::stream::once(async {
+                if true {
+                    panic!("a reply stream panics");
+                }
+                Ok(Echo::default())
+            });
+            Ok(Response::new(replies))
+        });
+    let server = TestServer::spawn(
+        Server::builder()
+            .layer(tower::layer::layer_fn({
+                let seen = seen.clone();
+                move |inner| Outcomes {
+                    inner,
+                    seen: seen.clone(),
+                }
+            }))
+            .add_service(service),
+    );
+    let mut client = server.client().await;
+
+    // A handler still running at its deadline.
+    let mut req = Request::new(Echo {
+        msg: String::new(),
+        n: 60_000,
+    });
+    req.set_timeout(Duration::from_millis(50));
+    let err = within(
+        "the deadline",
+        client.unary::<_, Echo>(req, SERVICE, "Sleep"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+
+    // A panicking handler.
+    let err = within("the panic", call(&mut client, "Panic", Echo::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal);
+
+    // A streaming reply cut by its deadline, and one that panics.
+    let mut req = Request::new(Echo::default());
+    req.set_timeout(Duration::from_millis(50));
+    let mut replies = within(
+        "Endless opens",
+        client.server_streaming::<_, Echo>(req, SERVICE, "Endless"),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    let end = within("Endless to end", async {
+        loop {
+            if let Err(status) = replies.message().await {
+                return status;
+            }
+        }
+    })
+    .await;
+    assert_eq!(end.code(), Code::DeadlineExceeded, "{end:?}");
+    let mut replies = within(
+        "PanicStream opens",
+        client.server_streaming::<_, Echo>(Request::new(Echo::default()), SERVICE, "PanicStream"),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    let end = within("PanicStream to end", replies.message())
+        .await
+        .unwrap_err();
+    assert_eq!(end.code(), Code::Internal, "{end:?}");
+
+    // The layer saw all four outcomes, worded by the side that decided.
+    within("the layer's records", async {
+        while seen.lock().unwrap().len() < 4 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    let find = |method: &str| {
+        seen.iter()
+            .find(|(m, _)| m == method)
+            .unwrap_or_else(|| panic!("the layer saw no outcome of {method}: {seen:?}"))
+            .1
+            .clone()
+            .unwrap_or_else(|| panic!("{method} ended without a status: {seen:?}"))
+    };
+    let (code, message) = find("Sleep");
+    assert_eq!(code, Code::DeadlineExceeded);
+    assert!(message.contains("server"), "{message}");
+    assert_eq!(
+        find("Panic"),
+        (Code::Internal, "handler panicked".to_owned())
+    );
+    let (code, message) = find("Endless");
+    assert_eq!(code, Code::DeadlineExceeded);
+    assert!(message.contains("server"), "{message}");
+    assert_eq!(
+        find("PanicStream"),
+        (Code::Internal, "reply stream panicked".to_owned())
+    );
+    // The panic's own text stays in the server's log.
+    assert_eq!(err.message(), "handler panicked");
+}
+
+#[tokio::test]
+async fn a_client_deadline_says_the_client_gave_up() {
+    // Nothing answers: the client's own timer decides.
+    let (ours, _theirs) = tokio::net::UnixStream::pair().unwrap();
+    let mut client = wren_client::Client::new(wren_client::Channel::new(ours));
+    let mut req = Request::new(Echo::default());
+    req.set_timeout(Duration::from_millis(20));
+    let err = within(
+        "the client deadline",
+        client.unary::<_, Echo>(req, SERVICE, "Echo"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(err.message().contains("client"), "{err:?}");
+}

@@ -1,6 +1,5 @@
 //! The request and response types every layer above the wire shares.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -9,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 
 use bytes::Bytes;
-use wren_codec::{Metadata, Status};
+use wren_codec::{ByteStr, Metadata, Status};
 
 use crate::Extensions;
 use crate::stream::{BodyStream, MethodKind, Streaming};
@@ -34,8 +33,8 @@ pub struct Request<T> {
     metadata: Metadata,
     deadline: Option<Instant>,
     extensions: Extensions,
-    service: Cow<'static, str>,
-    method: Cow<'static, str>,
+    service: ByteStr,
+    method: ByteStr,
     kind: MethodKind,
 }
 
@@ -87,9 +86,9 @@ pub struct Parts {
     /// The extensions.
     pub extensions: Extensions,
     /// The full service name.
-    pub service: Cow<'static, str>,
+    pub service: ByteStr,
     /// The method name.
-    pub method: Cow<'static, str>,
+    pub method: ByteStr,
     /// How the method streams.
     pub kind: MethodKind,
 }
@@ -104,8 +103,8 @@ impl<T> Request<T> {
             metadata: Metadata::new(),
             deadline: None,
             extensions: Extensions::new(),
-            service: Cow::Borrowed(""),
-            method: Cow::Borrowed(""),
+            service: ByteStr::new(),
+            method: ByteStr::new(),
             kind: MethodKind::Unary,
         }
     }
@@ -188,12 +187,9 @@ impl<T> Request<T> {
         self.kind = kind;
     }
 
-    /// Sets the service and method names.
-    pub fn set_path(
-        &mut self,
-        service: impl Into<Cow<'static, str>>,
-        method: impl Into<Cow<'static, str>>,
-    ) {
+    /// Sets the service and method names: `&'static str`s, `String`s or
+    /// [`ByteStr`]s (none of which is copied).
+    pub fn set_path(&mut self, service: impl Into<ByteStr>, method: impl Into<ByteStr>) {
         self.service = service.into();
         self.method = method.into();
     }

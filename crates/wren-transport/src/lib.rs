@@ -15,6 +15,7 @@
 //!   types the server and client layers share.
 //!
 //! `docs/ARCHITECTURE.md` in the repository explains how the pieces fit.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 mod call;
@@ -23,39 +24,33 @@ mod deadline;
 mod endpoint;
 mod error;
 mod extensions;
-mod fd;
 mod guard;
-mod hybrid_vsock;
 mod ids;
-mod listener;
+pub mod interceptor;
 mod peer;
-mod socket;
 mod stream;
 mod stream_id;
-mod unix;
-mod vsock;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize};
 pub use crate::deadline::{DEADLINE_CHECK_EVERY, DeadlineStream, Side};
 pub use crate::endpoint::{
     BindOptions, ConnectOptions, DEFAULT_HYBRID_VSOCK_TIMEOUT, Endpoint, EndpointError,
-    EndpointErrorKind, IntoEndpoint, MAX_UNIX_PATH_LEN, VMADDR_CID_ANY, VMADDR_CID_HOST,
-    VMADDR_CID_LOCAL,
+    EndpointErrorKind, EndpointListener, EndpointStream, HybridVsockError, IntoEndpoint,
+    IntoListener, LISTEN_FDS_START, ListenFd, Listener, MAX_UNIX_PATH_LEN, VMADDR_CID_ANY,
+    VMADDR_CID_HOST, VMADDR_CID_LOCAL, hybrid_vsock_handshake, is_connection_error,
+    take_listen_fds,
 };
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
-pub use crate::fd::{LISTEN_FDS_START, ListenFd, take_listen_fds};
 pub use crate::guard::{CatchPanic, drop_guarded, panic_message, panic_status};
-pub use crate::hybrid_vsock::{HybridVsockError, hybrid_vsock_handshake};
-pub use crate::ids::{StreamIdHasher, StreamMap};
-pub use crate::listener::{EndpointListener, IntoListener, Listener, is_connection_error};
+pub use crate::ids::{NameHasher, NameMap, StreamIdHasher, StreamMap};
+pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
-pub use crate::socket::EndpointStream;
+pub use crate::stream_id::StreamId;
 pub use crate::stream::{
     BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
     MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
 };
-pub use crate::stream_id::StreamId;
 
 pub use wren_codec as codec;

@@ -10,10 +10,9 @@ use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use wren_rpc::prost::{Message, Name};
 use wren_rpc::prost_types::{Any, Timestamp};
 use wren_rpc::server::ShutdownHandle;
-use wren_rpc::{Channel, Request, Response, Server, Status};
+use wren_rpc::{Channel, Request, Response, Server, Status, containerd};
 
 use crate::api::containerd::events::{TaskCreate, TaskDelete, TaskExit, TaskStart};
 use crate::api::containerd::services::events::ttrpc::v1::ForwardRequest;
@@ -48,6 +47,8 @@ pub struct ReceivedEvent {
     pub metadata_namespace: Option<String>,
     /// When the shim published it.
     pub timestamp: Option<Timestamp>,
+    /// The envelope's `Any` as the shim sent it.
+    pub any: Any,
     /// The envelope's `Any`, decoded.
     pub event: Event,
 }
@@ -69,22 +70,18 @@ pub enum Event {
 
 impl Event {
     /// Decodes an envelope's `Any`. containerd's Go `typeurl` writes the
-    /// bare full name (`containerd.events.TaskCreate`); a
-    /// `type.googleapis.com/` style prefix is accepted too.
-    pub fn decode(any: &Any) -> Result<Event, wren_rpc::prost::DecodeError> {
-        let name = any.type_url.rsplit('/').next().unwrap_or_default();
-        fn is<M: Name>(name: &str) -> bool {
-            name == M::full_name()
-        }
-        let value = any.value.as_slice();
-        Ok(if is::<TaskCreate>(name) {
-            Event::Create(TaskCreate::decode(value)?)
-        } else if is::<TaskStart>(name) {
-            Event::Start(TaskStart::decode(value)?)
-        } else if is::<TaskExit>(name) {
-            Event::Exit(TaskExit::decode(value)?)
-        } else if is::<TaskDelete>(name) {
-            Event::Delete(TaskDelete::decode(value)?)
+    /// bare full name (`containerd.events.TaskCreate`), which prost's
+    /// `Any::to_msg` refuses; [`containerd::unpack`] takes it (and a
+    /// `type.googleapis.com/` style prefix too).
+    pub fn decode(any: &Any) -> Result<Event, containerd::UnpackError> {
+        Ok(if containerd::is::<TaskCreate>(any) {
+            Event::Create(containerd::unpack(any)?)
+        } else if containerd::is::<TaskStart>(any) {
+            Event::Start(containerd::unpack(any)?)
+        } else if containerd::is::<TaskExit>(any) {
+            Event::Exit(containerd::unpack(any)?)
+        } else if containerd::is::<TaskDelete>(any) {
+            Event::Delete(containerd::unpack(any)?)
         } else {
             Event::Other(any.type_url.clone())
         })
@@ -217,7 +214,7 @@ struct Recorder {
 
 impl Events for Recorder {
     async fn forward(&self, request: Request<ForwardRequest>) -> Result<Response<()>, Status> {
-        let metadata_namespace = request.metadata().get(NAMESPACE_KEY).map(str::to_owned);
+        let metadata_namespace = containerd::namespace(&request).map(str::to_owned);
         let envelope = request
             .into_inner()
             .envelope
@@ -225,9 +222,7 @@ impl Events for Recorder {
         let any = envelope
             .event
             .ok_or_else(|| Status::invalid_argument("envelope without an event"))?;
-        let event = Event::decode(&any).map_err(|e| {
-            Status::invalid_argument(format!("event {} does not decode: {e}", any.type_url))
-        })?;
+        let event = Event::decode(&any)?;
         println!(
             "    events server: Forward {} (namespace {:?}, type {}): {event:?}",
             envelope.topic, envelope.namespace, any.type_url
@@ -237,6 +232,7 @@ impl Events for Recorder {
             namespace: envelope.namespace,
             metadata_namespace,
             timestamp: envelope.timestamp,
+            any,
             event,
         });
         Ok(Response::new(()))
@@ -651,8 +647,7 @@ async fn cleanup(config: &Config, state: &mut State) {
 /// A call's request: the namespace in the metadata, the step's deadline.
 fn request<T>(config: &Config, message: T) -> Request<T> {
     let mut req = Request::new(message);
-    req.metadata_mut()
-        .insert(NAMESPACE_KEY, config.namespace.clone());
+    containerd::set_namespace(&mut req, config.namespace.clone());
     req.set_timeout(config.step_timeout);
     req
 }

@@ -74,7 +74,7 @@ pub mod api {
 }
 
 /// The ttrpc metadata key containerd sends a call's namespace in.
-pub const NAMESPACE_KEY: &str = "containerd-namespace-ttrpc";
+pub use wren_rpc::containerd::NAMESPACE_KEY;
 
 /// The shim binary, from Debian's `containerd` package.
 pub const SHIM_BINARY: &str = "containerd-shim-runc-v2";

@@ -9,8 +9,12 @@ use std::io::Write;
 use std::path::Path;
 
 #[cfg(not(containerd_protos_missing))]
+use containerd_shim_example::api::containerd::events::TaskExit;
+#[cfg(not(containerd_protos_missing))]
 use containerd_shim_example::{Config, Event};
 use containerd_shim_example::{DEBIAN_PACKAGES, check_requirements, in_ci, is_static_elf};
+#[cfg(not(containerd_protos_missing))]
+use wren_rpc::containerd;
 
 /// Whether the test can run; panics where it cannot and `CI=true`.
 fn can_run(test: &str) -> bool {
@@ -102,6 +106,31 @@ async fn runs_a_container_and_receives_its_events() {
             assert_eq!(event.metadata_namespace.as_deref(), Some("wren-test"));
             assert!(event.timestamp.is_some());
         }
+        // The shim's own bytes: bare type URLs, which prost's `to_msg`
+        // refuses and `wren_rpc::containerd::unpack` takes.
+        let Some(exit_any) = outcome.event("/tasks/exit").map(|e| &e.any) else {
+            panic!("no TaskExit: {:?}", outcome.events);
+        };
+        assert_eq!(exit_any.type_url, "containerd.events.TaskExit");
+        assert!(exit_any.to_msg::<TaskExit>().is_err());
+        assert_eq!(containerd::unpack::<TaskExit>(exit_any).unwrap(), *exit);
+        for event in &outcome.events {
+            assert!(
+                !event.any.type_url.contains('/'),
+                "{}: type URL {:?}",
+                event.topic,
+                event.any.type_url
+            );
+            // Packing the decoded event again gives the shim's type URL.
+            let repacked = match &event.event {
+                Event::Create(e) => containerd::pack(e),
+                Event::Start(e) => containerd::pack(e),
+                Event::Exit(e) => containerd::pack(e),
+                Event::Delete(e) => containerd::pack(e),
+                Event::Other(url) => panic!("{}: unexpected type {url}", event.topic),
+            };
+            assert_eq!(repacked.type_url, event.any.type_url);
+        }
         assert!(containerd_shim_example::leftover_shims(&config).is_empty());
     }
 }
@@ -180,12 +209,13 @@ fn tells_static_from_dynamic_executables() {
 }
 
 /// containerd's Go `typeurl` names an event by its bare full name, with no
-/// `/`: prost's `Any::to_msg` rejects that, [`Event::decode`] accepts it.
+/// `/`: prost's `Any::to_msg` rejects that, [`Event::decode`] (through
+/// `wren_rpc::containerd::unpack`) accepts it, and the prefixed form too.
 #[cfg(not(containerd_protos_missing))]
 #[test]
 fn decodes_events_by_bare_type_name() {
     use containerd_shim_example::api::containerd::events::TaskStart;
-    use wren_rpc::prost::{Message, Name};
+    use wren_rpc::prost::Name;
     use wren_rpc::prost_types::Any;
 
     let start = TaskStart {
@@ -193,15 +223,24 @@ fn decodes_events_by_bare_type_name() {
         pid: 42,
     };
     assert_eq!(TaskStart::full_name(), "containerd.events.TaskStart");
-    let any = Any {
-        type_url: TaskStart::full_name(),
-        value: start.encode_to_vec(),
-    };
+    let any = containerd::pack(&start);
+    assert_eq!(any.type_url, "containerd.events.TaskStart");
     assert!(any.to_msg::<TaskStart>().is_err());
     assert!(matches!(Event::decode(&any), Ok(Event::Start(e)) if e == start));
     let prefixed = Any {
         type_url: format!("type.googleapis.com/{}", TaskStart::full_name()),
-        ..any
+        ..any.clone()
     };
     assert!(matches!(Event::decode(&prefixed), Ok(Event::Start(e)) if e == start));
+    // Another type is `Other`; a value that does not decode is an error.
+    let other = containerd::pack(&wren_rpc::prost_types::Duration::default());
+    assert!(
+        matches!(Event::decode(&other), Ok(Event::Other(url)) if url == "google.protobuf.Duration")
+    );
+    let broken = Any {
+        type_url: TaskStart::full_name(),
+        value: vec![0x0a, 0x05],
+    };
+    let err = Event::decode(&broken).unwrap_err();
+    assert!(!err.is_other_type(), "{err}");
 }

@@ -136,12 +136,18 @@ pub struct WrenServer {
 }
 
 impl WrenServer {
-    /// Binds the socket and spawns the server. Needs a tokio runtime.
+    /// Binds the socket and spawns the server with default settings. Needs
+    /// a tokio runtime.
     pub fn start() -> WrenServer {
+        WrenServer::start_with(Server::builder())
+    }
+
+    /// As [`WrenServer::start`], with `server`'s settings.
+    pub fn start_with(server: Server) -> WrenServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("wren.sock");
         let listener = UnixListener::bind(&path).expect("bind the wren server's socket");
-        let router = Server::builder().add_service(StreamingServer::new(WrenStreaming));
+        let router = server.add_service(StreamingServer::new(WrenStreaming));
         let handle = router.shutdown_handle();
         let task = tokio::spawn(router.serve(listener));
         WrenServer {

@@ -314,3 +314,47 @@ fn request(service: &str, method: &str) -> ttrpc::Request {
         ..Default::default()
     }
 }
+
+/// 64 tasks calling at once through one ttrpc-rust client: ttrpc-rust takes
+/// stream ids in the callers' tasks and writes frames from its connection
+/// task, so a lower id sometimes reaches the wire after a higher one (about
+/// one call in a thousand). A wren server serves those calls by default.
+async fn load(server: &WrenServer) -> (usize, Vec<String>) {
+    let client = ttrpc_side::client(server.path()).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..64u32 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let mut refused = Vec::new();
+            for n in 0..300u32 {
+                let seq = task * 1000 + n;
+                match client.echo(ctx(), &payload(seq, "load")).await {
+                    Ok(reply) => assert_eq!(reply.seq, seq + 1),
+                    Err(e) => refused.push(format!("{e:?}")),
+                }
+            }
+            refused
+        });
+    }
+    let mut refused = Vec::new();
+    let mut calls = 0;
+    while let Some(result) = within("the load", tasks.join_next()).await {
+        refused.extend(result.expect("a load task"));
+        calls += 300;
+    }
+    (calls, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaded_ttrpc_rust_client_is_fully_served() {
+    let server = WrenServer::start();
+    let (calls, refused) = load(&server).await;
+    assert_eq!(calls, 64 * 300);
+    assert!(
+        refused.is_empty(),
+        "{} of {calls} calls refused: {:?}",
+        refused.len(),
+        &refused[..refused.len().min(3)]
+    );
+    server.stop().await;
+}

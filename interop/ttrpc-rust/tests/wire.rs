@@ -2,8 +2,6 @@
 //! client and a server: what ttrpc-rust sends where Go's rules leave room,
 //! and that wren answers it as Go would.
 
-use wren_rpc::codec::proto;
-use wren_rpc::prost::Message;
 use wren_interop_ttrpc_rust::pb;
 use wren_interop_ttrpc_rust::tap::{
     DATA, Dir, NO_DATA, REMOTE_CLOSED, REMOTE_OPEN, REQUEST, RESPONSE, Seen, Tap,
@@ -11,6 +9,8 @@ use wren_interop_ttrpc_rust::tap::{
 use wren_interop_ttrpc_rust::ttrpc_side::{self, TtrpcServer, ctx, part, payload, sum};
 use wren_interop_ttrpc_rust::within;
 use wren_interop_ttrpc_rust::wren_side::{self, WrenServer, channel_stream};
+use wren_rpc::codec::proto;
+use wren_rpc::prost::Message;
 
 const CLOSE: u8 = REMOTE_CLOSED | NO_DATA;
 

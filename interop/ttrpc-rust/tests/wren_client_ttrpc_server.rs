@@ -8,12 +8,12 @@
 //! parts counts none (see the README). Every call connects directly.
 
 use futures::stream;
-use wren_rpc::{Code, Request};
 use wren_interop_ttrpc_rust::pb::streaming_client::StreamingClient;
 use wren_interop_ttrpc_rust::pb::{EchoPayload, Part, Sum};
 use wren_interop_ttrpc_rust::ttrpc_side::TtrpcServer;
 use wren_interop_ttrpc_rust::wren_side::{self, channel_stream, paced};
 use wren_interop_ttrpc_rust::{MAX_MESSAGE, SERVICE, within};
+use wren_rpc::{Code, Request};
 
 fn payload(seq: u32, msg: impl Into<String>) -> EchoPayload {
     EchoPayload {

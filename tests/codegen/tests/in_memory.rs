@@ -147,6 +147,13 @@ async fn services_and_messages_named_like_rust_items() {
         .unwrap()
         .into_inner();
     assert_eq!(code.code, 9);
+    // So does `WithInterceptor`: the method is `with_interceptor_`.
+    let code = result
+        .with_interceptor_(collide::Future { at: 9 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(code.code, -9);
     let status = result
         .call(collide::Body {
             r#box: Some(collide::Box {

@@ -46,6 +46,10 @@ async fn clients_send_proto_service_and_method_names() {
     result.r#type(collide::Self_::default()).await.unwrap();
     result.get_thing(collide::Option::default()).await.unwrap();
     result.new_(collide::Future::default()).await.unwrap();
+    result
+        .with_interceptor_(collide::Future::default())
+        .await
+        .unwrap();
     result.call(collide::Body::default()).await.unwrap();
     assert_eq!(
         pairs(&take(&record.seen)),
@@ -54,6 +58,7 @@ async fn clients_send_proto_service_and_method_names() {
             ("collide.services.Result", "type"),
             ("collide.services.Result", "get_thing"),
             ("collide.services.Result", "New"),
+            ("collide.services.Result", "WithInterceptor"),
             ("collide.services.Result", "Call"),
         ]
     );
@@ -106,6 +111,7 @@ fn servers_know_their_names_and_methods() {
             ("type", MethodKind::Unary),
             ("get_thing", MethodKind::Unary),
             ("New", MethodKind::Unary),
+            ("WithInterceptor", MethodKind::Unary),
             ("Call", MethodKind::Unary),
             ("Watch", MethodKind::ServerStreaming),
             ("Upload", MethodKind::ClientStreaming),

@@ -189,6 +189,15 @@ impl services::result_server::Result for Collide {
         }))
     }
 
+    async fn with_interceptor(
+        &self,
+        request: Request<collide::Future>,
+    ) -> Result<Response<collide::Result>, Status> {
+        Ok(Response::new(collide::Result {
+            code: i32::try_from(request.into_inner().at).map_or(-1, |at| -at),
+        }))
+    }
+
     async fn call(
         &self,
         request: Request<collide::Body>,

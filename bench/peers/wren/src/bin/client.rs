@@ -1,0 +1,44 @@
+//! wren's benchmark client: the generated `BenchClient` over a `Channel`.
+
+use std::path::Path;
+
+use bench_driver::{BenchClient, Error};
+use bench_peer_wren::bench_client::BenchClient as Generated;
+use bench_peer_wren::{FloodRequest, Payload};
+use wren_rpc::Channel;
+
+#[derive(Clone)]
+struct Client(Generated<Channel>);
+
+impl BenchClient for Client {
+    async fn connect(socket: &Path) -> Result<Self, Error> {
+        Ok(Client(Generated::new(Channel::connect_unix(socket).await?)))
+    }
+
+    async fn echo(&mut self, data: &[u8]) -> Result<usize, Error> {
+        let request = Payload {
+            data: data.to_vec(),
+        };
+        Ok(self.0.echo(request).await?.into_inner().data.len())
+    }
+
+    async fn flood(&mut self, count: u64, size: u64) -> Result<u64, Error> {
+        let mut replies = self
+            .0
+            .flood(FloodRequest { count, size })
+            .await?
+            .into_inner();
+        let mut received = 0;
+        while let Some(reply) = replies.message().await? {
+            if reply.data.len() as u64 != size {
+                return Err(format!("a message of {} bytes, not {size}", reply.data.len()).into());
+            }
+            received += 1;
+        }
+        Ok(received)
+    }
+}
+
+fn main() {
+    bench_driver::main::<Client>();
+}

@@ -1,0 +1,6 @@
+//! `client_connection`: see `wren_robustness::fuzz::client_connection` for what it feeds and asserts.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    wren_robustness::fuzz::client_connection(data);
+});
