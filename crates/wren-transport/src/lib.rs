@@ -47,10 +47,10 @@ pub use crate::guard::{CatchPanic, drop_guarded, panic_message, panic_status};
 pub use crate::ids::{NameHasher, NameMap, StreamIdHasher, StreamMap};
 pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
-pub use crate::stream_id::StreamId;
 pub use crate::stream::{
     BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
     MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
 };
+pub use crate::stream_id::StreamId;
 
 pub use wren_codec as codec;
