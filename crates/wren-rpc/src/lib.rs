@@ -247,8 +247,8 @@ pub use wren_server::Server;
 pub use wren_client::{Channel, Client};
 
 /// The server: the [`Router`](server::Router) that serves, [`Methods`](server::Methods)
-/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies and
-/// accept hooks.
+/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies,
+/// accept hooks and [interceptors](server::Interceptor).
 ///
 /// The [`Server`] builder is at the crate's top, with the call types; the
 /// peer of a connection ([`Peer`](crate::transport::Peer),
@@ -270,7 +270,8 @@ pub mod server {
 }
 
 /// The client: the [`Channel`] [`Builder`](client::Builder),
-/// reconnect [`Backoff`](client::Backoff), and [`is_closed`](client::is_closed).
+/// reconnect [`Backoff`](client::Backoff), [`is_closed`](client::is_closed), and
+/// [interceptors](client::Interceptor) (the server's types).
 #[cfg(feature = "client")]
 pub mod client {
     pub use wren_client::{

@@ -248,7 +248,7 @@ where
         };
         let mut req = Request::new(body);
         req.extensions_mut().insert_shared(self.peer.clone());
-        req.extensions_mut().insert(wren_transport::StreamId(id));
+        req.set_stream_id(id);
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {

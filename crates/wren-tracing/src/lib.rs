@@ -26,6 +26,7 @@
 //! let client = wren_client::Client::new(traced);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 mod body;
@@ -36,10 +37,7 @@ pub mod otel;
 
 pub use crate::layer::{ResponseFuture, Trace, TraceLayer};
 
-/// The stream id of a server-side request, which the server records in
-/// its extensions.
+/// The stream id of a server-side request, which the server sets.
 fn stream_id(req: &wren_transport::Request<wren_transport::Body>) -> Option<u32> {
-    req.extensions()
-        .get::<wren_transport::StreamId>()
-        .map(|id| id.0)
+    req.stream_id()
 }

@@ -29,7 +29,6 @@ mod ids;
 pub mod interceptor;
 mod peer;
 mod stream;
-mod stream_id;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize};
@@ -51,6 +50,5 @@ pub use crate::stream::{
     BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
     MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
 };
-pub use crate::stream_id::StreamId;
 
 pub use wren_codec as codec;

@@ -198,11 +198,8 @@ impl fmt::Display for Requirements {
 /// static busybox.
 pub fn check_requirements() -> Requirements {
     let mut req = Requirements::default();
-    if cfg!(containerd_protos_missing) {
-        req.missing.push(format!(
-            "containerd's protos were not found when this crate was built ({}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev, then rebuild",
-            option_env!("CONTAINERD_PROTOS_MISSING").unwrap_or("?")
-        ));
+    if let Some(missing) = protos_missing() {
+        req.missing.push(missing);
     }
     if find_program(SHIM_BINARY).is_none() {
         req.missing
@@ -306,4 +303,32 @@ pub fn is_static_elf(path: &Path) -> std::io::Result<bool> {
 /// requirements fail the test instead of skipping it.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Why containerd's protos were not compiled into this crate, if they were
+/// not.
+pub fn protos_missing() -> Option<String> {
+    cfg!(containerd_protos_missing).then(|| {
+        format!(
+            "containerd's protos were not found when this crate was built ({}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev, then rebuild",
+            option_env!("CONTAINERD_PROTOS_MISSING").unwrap_or("?")
+        )
+    })
+}
+
+/// The exit status of one of the crate's examples (`examples/*.rs`): 0 when
+/// `result` is `Ok`; 2, saying why, where containerd's protos are missing
+/// (the example could not run here); 1, with the error, otherwise.
+pub fn example_exit(result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    if let Some(why) = protos_missing() {
+        eprintln!("{why}");
+        return std::process::ExitCode::from(2);
+    }
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
