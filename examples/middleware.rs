@@ -54,11 +54,11 @@ struct TokenCheck<S> {
 impl<S> Service<Request<Body>> for TokenCheck<S>
 where
     S: Service<Request<Body>, Response = Response<Body>>,
-    S::Error: Into<wren_rpc::transport::BoxError>,
+    S::Error: Into<wren_rpc::BoxError>,
     S::Future: Send + 'static,
 {
     type Response = Response<Body>;
-    type Error = wren_rpc::transport::BoxError;
+    type Error = wren_rpc::BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

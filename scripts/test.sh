@@ -37,6 +37,10 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
 cargo test -p wren-transport --features vsock --locked
+# The workspace run has vsock on (the wren command enables it): test the
+# transport without it too.
+echo "== cargo test (wren-transport without the vsock feature)"
+cargo test -p wren-transport --locked
 echo "== cargo test (wren-tracing with the opentelemetry feature, against the Go peer)"
 cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"
@@ -45,5 +49,14 @@ cargo test --locked --manifest-path interop/ttrpc-rust/Cargo.toml
 echo "== clippy, with incompatible_msrv against the declared rust-version"
 cargo clippy --workspace --all-targets --locked -- -D warnings -D clippy::incompatible_msrv
 echo "== cargo package (every published crate, each built alone from its tarball)"
-cargo package --locked --allow-dirty --quiet \
-	-p wren-codec -p wren-transport -p wren-server -p wren-client -p wren-build -p wren-rpc
+# Cargo takes a registry crate of a given name and version to be immutable:
+# it reuses an unpacked copy ($CARGO_HOME/registry/src/-<hash>/) and a
+# compiled one (fingerprints) of the crates it packaged last time. Remove
+# both for wren's own crates, so the tarballs of this run are what is built;
+# the verify builds get their own target directory for that.
+package_target=target/package-verify
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/wren-* \
+	"$package_target"/debug/.fingerprint/wren-* "$package_target"/debug/deps/libwren_*
+CARGO_TARGET_DIR="$package_target" cargo package --locked --allow-dirty --quiet \
+	-p wren-codec -p wren-transport -p wren-server -p wren-client -p wren-build -p wren-rpc \
+	-p wren-health -p wren-reflection -p wren-tracing -p wren-cli

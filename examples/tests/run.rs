@@ -85,8 +85,8 @@ fn quickstart() {
     assert_printed(
         &out,
         &[
-            "SayHello -> \"hello, wren (tenant blue)\"",
-            "INVALID_ARGUMENT",
+            "client: hello, wren",
+            "client: INVALID_ARGUMENT (name must not be empty)",
         ],
     );
 }

@@ -13,20 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio_util::codec::Framed;
 use wren_client::{Channel, Client};
+use wren_test_support::within;
 use wren_transport::codec::{Code, Decoded, Frame, FrameCodec, MessageType, Status, proto};
 use wren_transport::{
     ConnectOptions, Endpoint, EndpointError, EndpointErrorKind, EndpointListener, Request, Response,
 };
 
-const HANG: Duration = Duration::from_secs(20);
 const SERVICE: &str = "wren.test.Echo";
-
-async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct Echo {

@@ -39,6 +39,7 @@
 //!     .add_service(v1alpha);
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
 #[cfg(feature = "client")]

@@ -6,8 +6,7 @@ use std::time::Duration;
 use wren_rpc::client::{Backoff, Channel, Client};
 use wren_rpc::server::{Methods, ShutdownHandle};
 use wren_rpc::{Code, Request, Response, Server};
-
-const HANG: Duration = Duration::from_secs(20);
+use wren_test_support::HANG;
 
 fn start_server(path: &Path) -> (ShutdownHandle, tokio::task::JoinHandle<std::io::Result<()>>) {
     let _ = std::fs::remove_file(path);

@@ -13,17 +13,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 use wren_client::{Channel, Client};
 use wren_server::{Methods, Router, Server, ShutdownHandle};
+use wren_test_support::within;
 use wren_transport::{ConnectOptions, Endpoint, IntoListener, Peer, PeerAddr, Request, Response};
 
-const HANG: Duration = Duration::from_secs(20);
 const SERVICE: &str = "wren.test.Endpoints";
-
-async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct Echo {

@@ -16,20 +16,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 use wren_client::{Channel, Client};
 use wren_server::{Methods, PeerPolicy, Router, Routes, Server, ShutdownHandle};
+use wren_test_support::within;
 use wren_transport::codec::{Code, Status, proto};
 use wren_transport::{
     Body, BoxError, ConnectInfo, Endpoint, Peer, PeerCredentials, Request, Response,
 };
 
-const HANG: Duration = Duration::from_secs(20);
 const SERVICE: &str = "wren.test.Peers";
-
-async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
 
 fn own() -> PeerCredentials {
     let (a, _b) = UnixStream::pair().unwrap();

@@ -8,39 +8,21 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
+use wren_test_support::{unique_name, within};
 use wren_transport::{
     BindOptions, ConnectOptions, Endpoint, EndpointErrorKind, EndpointListener, EndpointStream,
     HybridVsockError, IntoListener, Listener, MAX_UNIX_PATH_LEN, PeerAddr, PeerCredentials,
     VMADDR_CID_ANY,
 };
 
-const HANG: Duration = Duration::from_secs(20);
-
-async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
 /// This process's effective credentials, as the kernel reports them.
 fn own_credentials() -> PeerCredentials {
     let (a, _b) = UnixStream::pair().unwrap();
     PeerCredentials::of(&a).unwrap()
-}
-
-fn unique_name(what: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "wren-test-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Writes `msg` on one end and reads it on the other.

@@ -1,5 +1,5 @@
 //! Shared pieces of wren's interop tests.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
 
 pub mod echo;
 pub mod peers;

@@ -5,26 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-/// The workspace root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/wren-rpc is two levels below the root")
-        .to_path_buf()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-/// Reports a missing peer: fails the test in CI, skips it elsewhere.
-pub fn peer_missing(what: &str, why: &str) {
-    if in_ci() {
-        panic!("{what} is required in CI but could not be prepared:\n{why}");
-    }
-    eprintln!("SKIPPED: {what} is not available here (CI would fail):\n{why}");
-}
+pub use wren_test_support::peers::{peer_missing, repo_root};
 
 /// The Go ttrpc 1.1.1 peer (`interop/go`), built once per test process.
 pub fn go_peer() -> Option<PathBuf> {

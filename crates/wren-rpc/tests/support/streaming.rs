@@ -1,32 +1,29 @@
 //! The messages of `proto/interop/streaming.proto`, a wren implementation of
-//! its `Streaming` service, and what the streaming tests share: a server on a
-//! temporary unix socket and raw frame-level peers.
+//! its `Streaming` service, and what the streaming tests share: request
+//! streams, frames of the streaming service, and (from `wren-test-support`)
+//! a server on a temporary unix socket and a raw frame-level client.
 
-use std::future::Future;
-use std::io;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_util::{Stream, StreamExt, stream};
 use prost::Message;
 use prost::bytes::Bytes;
-use tempfile::TempDir;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tower_service::Service;
-use wren_rpc::codec::{Flags, Frame, HEADER_LEN, Header, MessageType, proto};
-use wren_rpc::server::{Methods, Router, Routes, ShutdownHandle};
-use wren_rpc::transport::BoxError;
-use wren_rpc::{Body, Request, Response, Status, Streaming};
+use wren_rpc::codec::{Flags, Frame, MessageType, proto};
+use wren_rpc::server::Methods;
+use wren_rpc::{Request, Response, Status, Streaming};
+
+#[allow(unused_imports)]
+pub use wren_test_support::frames::{read_frame, write_frame};
+#[allow(unused_imports)]
+pub use wren_test_support::raw::Raw;
+#[allow(unused_imports)]
+pub use wren_test_support::server::TestServer;
+#[allow(unused_imports)]
+pub use wren_test_support::{HANG, within};
 
 pub const SERVICE: &str = "wren.interop.streaming.v1.Streaming";
-
-/// Bound on any single wait: only there to turn a hang into a failure.
-pub const HANG: Duration = Duration::from_secs(20);
 
 #[derive(Clone, PartialEq, Message)]
 pub struct EchoPayload {
@@ -157,13 +154,6 @@ pub fn service() -> Methods {
         })
 }
 
-pub async fn within<F: Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
 /// A request stream fed from a channel: messages go out as they are sent,
 /// and dropping the sender ends the stream.
 pub fn channel_stream<T: Send + 'static>(
@@ -215,87 +205,6 @@ impl Drop for DropGuard {
     }
 }
 
-// ===== a server on a temporary socket =====
-
-pub struct TestServer {
-    pub path: PathBuf,
-    pub handle: ShutdownHandle,
-    pub task: JoinHandle<io::Result<()>>,
-    _dir: TempDir,
-}
-
-impl TestServer {
-    /// Binds a socket, then spawns `router.serve` on it.
-    pub fn spawn<L>(router: Router<L>) -> TestServer
-    where
-        L: tower::Layer<Routes> + Send + 'static,
-        L::Service:
-            Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
-        <L::Service as Service<Request<Body>>>::Error: Into<BoxError> + Send,
-        <L::Service as Service<Request<Body>>>::Future: Send + 'static,
-    {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("wren.sock");
-        let listener = UnixListener::bind(&path).expect("bind");
-        let handle = router.shutdown_handle();
-        let task = tokio::spawn(router.serve(listener));
-        TestServer {
-            path,
-            handle,
-            task,
-            _dir: dir,
-        }
-    }
-
-    pub async fn channel(&self) -> wren_rpc::Channel {
-        wren_rpc::Channel::connect_unix(&self.path)
-            .await
-            .expect("channel connects")
-    }
-
-    pub async fn client(&self) -> wren_rpc::Client {
-        wren_rpc::Client::new(self.channel().await)
-    }
-
-    pub async fn raw(&self) -> Raw {
-        Raw::connect(&self.path).await
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-// ===== raw frames =====
-
-/// Reads one frame; `None` at a clean end of stream.
-pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<Frame>> {
-    let mut header = [0u8; HEADER_LEN];
-    match r.read_exact(&mut header).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let header = Header::parse(&header);
-    let mut payload = vec![0u8; header.length as usize];
-    r.read_exact(&mut payload).await?;
-    Ok(Some(Frame::new(
-        header.stream_id,
-        header.kind,
-        header.flags,
-        payload,
-    )))
-}
-
-pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &Frame) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(HEADER_LEN + frame.payload.len());
-    frame.header().encode(&mut buf);
-    buf.extend_from_slice(&frame.payload);
-    w.write_all(&buf).await
-}
-
 /// A Request frame for `method` of the streaming service.
 pub fn request(id: u32, flags: Flags, method: &str, payload: impl Into<Bytes>) -> Frame {
     request_to(id, flags, SERVICE, method, payload, 0)
@@ -327,71 +236,4 @@ pub fn data(id: u32, message: &impl Message) -> Frame {
 
 pub fn close(id: u32) -> Frame {
     Frame::data(id, CLOSE, Bytes::new())
-}
-
-/// A frame-level client.
-pub struct Raw {
-    pub io: UnixStream,
-}
-
-impl Raw {
-    pub async fn connect(path: &Path) -> Raw {
-        Raw {
-            io: UnixStream::connect(path).await.expect("raw connect"),
-        }
-    }
-
-    pub async fn send(&mut self, frame: Frame) {
-        within("a raw write", write_frame(&mut self.io, &frame))
-            .await
-            .expect("raw write");
-    }
-
-    /// Writes raw bytes: frames given by hand, whole or in part.
-    pub async fn send_bytes(&mut self, bytes: &[u8]) {
-        within("a raw write", self.io.write_all(bytes))
-            .await
-            .expect("raw write");
-    }
-
-    /// The next frame; `None` once the server closed the connection.
-    pub async fn next(&mut self) -> Option<Frame> {
-        within("a frame from the server", read_frame(&mut self.io))
-            .await
-            .expect("raw read")
-    }
-
-    pub async fn recv(&mut self) -> Frame {
-        self.next()
-            .await
-            .expect("a frame, not the end of the connection")
-    }
-
-    /// The next frame, which must be a Response on `id`.
-    pub async fn recv_response(&mut self, id: u32) -> proto::Response {
-        let frame = self.recv().await;
-        assert_eq!(
-            (frame.kind, frame.stream_id),
-            (MessageType::RESPONSE, id),
-            "expected a Response on stream {id}, got {frame:?}"
-        );
-        proto::Response::decode(frame.payload).expect("a ttrpc.Response")
-    }
-
-    /// The next frame, which must be a Response on `id` carrying an error.
-    pub async fn recv_status(&mut self, id: u32) -> proto::Status {
-        let response = self.recv_response(id).await;
-        response.status.expect("the Response carries a status")
-    }
-
-    /// The next frame, which must be Data on `id`: its flags and payload.
-    pub async fn recv_data(&mut self, id: u32) -> (Flags, Bytes) {
-        let frame = self.recv().await;
-        assert_eq!(
-            (frame.kind, frame.stream_id),
-            (MessageType::DATA, id),
-            "expected Data on stream {id}, got {frame:?}"
-        );
-        (frame.flags, frame.payload)
-    }
 }
