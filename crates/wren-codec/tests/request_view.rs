@@ -38,13 +38,15 @@ fn request() -> impl Strategy<Value = proto::Request> {
         any::<i64>(),
         proptest::collection::vec(key_value(), 0..6),
     )
-        .prop_map(|(service, method, payload, timeout_nano, metadata)| proto::Request {
-            service,
-            method,
-            payload: payload.into(),
-            timeout_nano,
-            metadata,
-        })
+        .prop_map(
+            |(service, method, payload, timeout_nano, metadata)| proto::Request {
+                service,
+                method,
+                payload: payload.into(),
+                timeout_nano,
+                metadata,
+            },
+        )
 }
 
 proptest! {
@@ -80,12 +82,17 @@ proptest! {
 fn fields_out_of_order_repeated_and_unknown_are_read_as_prost_reads_them() {
     // method, an unknown varint field 9, service twice (the last wins),
     // metadata, timeout twice (the last wins).
-    let mut bytes = vec![0x12, 0x01, b'M', 0x48, 0x07, 0x0a, 0x01, b'x', 0x0a, 0x01, b'S'];
+    let mut bytes = vec![
+        0x12, 0x01, b'M', 0x48, 0x07, 0x0a, 0x01, b'x', 0x0a, 0x01, b'S',
+    ];
     bytes.extend_from_slice(&[0x2a, 0x06, 0x0a, 0x01, b'K', 0x12, 0x01, b'v']);
     bytes.extend_from_slice(&[0x20, 0x05, 0x20, 0x06]);
     agree(&bytes).unwrap();
     let view = RequestView::decode(Bytes::from(bytes), 8).unwrap();
-    assert_eq!((&*view.service, &*view.method, view.timeout_nano), ("S", "M", 6));
+    assert_eq!(
+        (&*view.service, &*view.method, view.timeout_nano),
+        ("S", "M", 6)
+    );
     assert_eq!(view.metadata.get("k"), Some("v"), "keys are lowercased");
 }
 
@@ -102,7 +109,11 @@ fn names_and_payload_share_the_frame_buffer() {
     );
     let range = bytes.as_ptr() as usize..bytes.as_ptr() as usize + bytes.len();
     let view = RequestView::decode(bytes.clone(), 0).unwrap();
-    for part in [view.service.as_bytes(), view.method.as_bytes(), &view.payload] {
+    for part in [
+        view.service.as_bytes(),
+        view.method.as_bytes(),
+        &view.payload,
+    ] {
         assert!(range.contains(&(part.as_ptr() as usize)), "copied");
     }
 }
@@ -127,5 +138,8 @@ fn too_many_metadata_entries_are_refused_before_decoding() {
             max: 99_999
         })
     );
-    assert_eq!(RequestView::decode(bytes, 100_000).unwrap().metadata.len(), 100_000);
+    assert_eq!(
+        RequestView::decode(bytes, 100_000).unwrap().metadata.len(),
+        100_000
+    );
 }
