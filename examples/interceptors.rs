@@ -58,7 +58,10 @@ impl Greeter for MyGreeter {
 
 /// The server-wide interceptor: lets in only processes running as one of
 /// `allowed_uids`, by the credentials the kernel recorded when they
-/// connected (`SO_PEERCRED`), and records who called.
+/// connected (`SO_PEERCRED`), and records who called. (To refuse such a
+/// peer's connection outright, before any call, there is
+/// `Server::builder().peer_policy(PeerPolicy::require_same_user())`; an
+/// interceptor can decide per method and pass on what it learned.)
 fn peer_auth(
     allowed_uids: Vec<u32>,
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {

@@ -37,6 +37,10 @@ echo "== cargo test (workspace, all targets)"
 cargo test --workspace --all-targets --locked
 echo "== cargo test (wren-transport with the vsock feature)"
 cargo test -p wren-transport --features vsock --locked
+# The workspace run has vsock on (the wren command enables it): test the
+# transport without it too.
+echo "== cargo test (wren-transport without the vsock feature)"
+cargo test -p wren-transport --locked
 echo "== cargo test (wren-tracing with the opentelemetry feature, against the Go peer)"
 cargo test -p wren-tracing --features opentelemetry --locked
 echo "== cargo test (doc tests)"

@@ -25,5 +25,7 @@ fn main() -> std::io::Result<()> {
         // A file that includes every package, for users without one module
         // per package.
         .include_file("_includes.rs")
+        // FILE_DESCRIPTOR_SET in each package with services, for reflection.
+        .emit_file_descriptor_set(true)
         .compile_protos(&protos, &["proto"])
 }

@@ -15,7 +15,12 @@ use std::process::{Command, Stdio};
 
 use crate::{Result, project_root};
 
-const TARGETS: [&str; 3] = ["frame_decoder", "server_connection", "client_connection"];
+const TARGETS: [&str; 4] = [
+    "frame_decoder",
+    "request_envelope",
+    "server_connection",
+    "client_connection",
+];
 
 /// libFuzzer options for every run: a slow input is a hang after 10 s, a
 /// single allocation over 256 MiB is a crash (no allocation sized by an

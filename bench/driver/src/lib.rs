@@ -40,12 +40,14 @@ pub fn main<C: BenchClient>() {
         Mode::Latency => rt.block_on(spawned(latency::<C>(args.clone()))),
         Mode::Throughput => rt.block_on(throughput::<C>(args.clone())),
         Mode::Stream => rt.block_on(spawned(stream::<C>(args.clone()))),
-        Mode::Hold => rt.block_on(spawned(hold::<C>(args.clone()))).map(|clients| {
-            // The connections stay open (their tasks keep running on the
-            // runtime's workers) until the harness closes stdin.
-            bench_support::wait_for_stdin_eof();
-            drop(clients);
-        }),
+        Mode::Hold => rt
+            .block_on(spawned(hold::<C>(args.clone())))
+            .map(|clients| {
+                // The connections stay open (their tasks keep running on the
+                // runtime's workers) until the harness closes stdin.
+                bench_support::wait_for_stdin_eof();
+                drop(clients);
+            }),
     };
     if let Err(e) = result {
         bench_support::fail(e);
@@ -104,7 +106,8 @@ async fn throughput<C: BenchClient>(args: ClientArgs) -> Result<(), Error> {
             let (data, done, issued, stop) =
                 (data.clone(), done.clone(), issued.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) && issued.fetch_add(1, Ordering::Relaxed) < limit
+                while !stop.load(Ordering::Relaxed)
+                    && issued.fetch_add(1, Ordering::Relaxed) < limit
                 {
                     check_len(client.echo(&data).await?, data.len())?;
                     done.fetch_add(1, Ordering::Relaxed);

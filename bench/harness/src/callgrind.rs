@@ -54,7 +54,14 @@ impl Call {
     fn client_args(self, n: u64) -> Vec<String> {
         let s = |v: &str| v.to_owned();
         match self {
-            Call::Unary => vec![s("--mode"), s("latency"), s("--warmup"), s("100"), s("--calls"), n.to_string()],
+            Call::Unary => vec![
+                s("--mode"),
+                s("latency"),
+                s("--warmup"),
+                s("100"),
+                s("--calls"),
+                n.to_string(),
+            ],
             Call::Echo64 => vec![
                 s("--mode"),
                 s("throughput"),
@@ -65,7 +72,14 @@ impl Call {
                 s("--calls"),
                 n.to_string(),
             ],
-            Call::Stream => vec![s("--mode"), s("stream"), s("--warmup"), s("0"), s("--count"), n.to_string()],
+            Call::Stream => vec![
+                s("--mode"),
+                s("stream"),
+                s("--warmup"),
+                s("0"),
+                s("--count"),
+                n.to_string(),
+            ],
         }
     }
 }
@@ -85,7 +99,9 @@ pub fn total_ir(path: &Path) -> Result<u64> {
     for prefix in ["summary:", "totals:"] {
         if let Some(v) = text.lines().find_map(|l| l.strip_prefix(prefix)) {
             let first = v.split_whitespace().next().unwrap_or("");
-            return first.parse().map_err(|e| format!("{}: bad {prefix} {v:?}: {e}", path.display()).into());
+            return first
+                .parse()
+                .map_err(|e| format!("{}: bad {prefix} {v:?}: {e}", path.display()).into());
         }
     }
     Err(format!("{}: no summary line", path.display()).into())
@@ -127,10 +143,22 @@ pub fn run(runner: &Runner, peers: &[Peer], calls: &[Call], scale: f64, dir: &Pa
             let mut per = Vec::new();
             let mut files: Vec<PathBuf> = Vec::new();
             for side in [Side::Server, Side::Client] {
-                let side_name = if side == Side::Server { "server" } else { "client" };
-                let small = dir.join(format!("{}-{}-{side_name}-small.out", peer.name(), call.key()));
+                let side_name = if side == Side::Server {
+                    "server"
+                } else {
+                    "client"
+                };
+                let small = dir.join(format!(
+                    "{}-{}-{side_name}-small.out",
+                    peer.name(),
+                    call.key()
+                ));
                 let large = dir.join(format!("{}-{}-{side_name}.out", peer.name(), call.key()));
-                eprintln!("wren-bench: callgrind {} {} ({side_name})", peer.name(), call.key());
+                eprintln!(
+                    "wren-bench: callgrind {} {} ({side_name})",
+                    peer.name(),
+                    call.key()
+                );
                 let ir1 = one(runner, peer, call, side, n1, &small)?;
                 let ir2 = one(runner, peer, call, side, n2, &large)?;
                 let _ = std::fs::remove_file(&small);

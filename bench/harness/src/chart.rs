@@ -83,7 +83,12 @@ fn compact(v: f64) -> String {
     }
 }
 
-fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers: &[Peer], w: Workload) -> Result {
+fn bar_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    results: &Results,
+    peers: &[Peer],
+    w: Workload,
+) -> Result {
     let spec = w.spec();
     let rows: Vec<(Peer, f64)> = peers
         .iter()
@@ -96,7 +101,11 @@ fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers
         crate::workloads::Unit::Mib => "MiB",
         crate::workloads::Unit::Kib => "KiB",
     };
-    let better = if spec.higher_is_better { "higher is better" } else { "lower is better" };
+    let better = if spec.higher_is_better {
+        "higher is better"
+    } else {
+        "lower is better"
+    };
     let caption = format!("{} {}", w.label(), spec.short);
     let target = spec.target;
     let target_x = match target.reference {
@@ -128,6 +137,7 @@ fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(RGBColor(245, 245, 245))
         .x_labels(5)
         .x_label_formatter(&|v| compact(*v))
         .x_desc(format!("{unit} ({better})"))
@@ -155,8 +165,13 @@ fn bar_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, results: &Results, peers
             compact(*v)
         };
         let at = (v.min(xmax), SegmentValue::CenterOf(i));
-        let style = (FONT, 13).into_font().color(if *peer == Peer::Wren { &BLACK } else { &RGBColor(60, 60, 60) });
-        let offset = if cut { (-110, -6) } else { (4, -6) };
+        let ink = match (cut, *peer == Peer::Wren) {
+            (true, _) => WHITE,
+            (false, true) => BLACK,
+            (false, false) => RGBColor(60, 60, 60),
+        };
+        let style = (FONT, 13).into_font().color(&ink);
+        let offset = if cut { (-120, -6) } else { (4, -6) };
         EmptyElement::at(at) + Text::new(text, offset, style)
     }))?;
     if let Some(x) = target_x.filter(|x| *x <= xmax) {
@@ -201,7 +216,11 @@ fn curve_panel(
         .collect();
     let all = lines.iter().flat_map(|(_, l)| l.iter().map(|(_, v)| *v));
     let (lo, hi) = all.fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let (lo, hi) = if hi > 0.0 { (lo / 2.0, hi * 2.0) } else { (1.0, 10.0) };
+    let (lo, hi) = if hi > 0.0 {
+        (lo / 2.0, hi * 2.0)
+    } else {
+        (1.0, 10.0)
+    };
     let (caption, x_desc) = match sweep {
         Sweep::Payload => (
             "requests/s by payload size (1 conn × 4 in flight)",
@@ -218,18 +237,22 @@ fn curve_panel(
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(60);
-    let style = |peer: Peer| color(peer).stroke_width(if matches!(peer, Peer::Wren) { 3 } else { 2 });
+    let style =
+        |peer: Peer| color(peer).stroke_width(if matches!(peer, Peer::Wren) { 3 } else { 2 });
     match sweep {
         Sweep::Payload => {
-            let mut chart =
-                builder.build_cartesian_2d(-0.3f64..(points.len() as f64 - 0.7), (lo..hi).log_scale())?;
+            let mut chart = builder
+                .build_cartesian_2d(-0.3f64..(points.len() as f64 - 0.7), (lo..hi).log_scale())?;
             chart
                 .configure_mesh()
                 .x_labels(points.len())
                 .x_label_formatter(&|x| {
                     let i = x.round();
                     if (x - i).abs() < 0.01 && i >= 0.0 {
-                        points.get(i as usize).map(|b| bytes_label(*b)).unwrap_or_default()
+                        points
+                            .get(i as usize)
+                            .map(|b| bytes_label(*b))
+                            .unwrap_or_default()
                     } else {
                         String::new()
                     }
@@ -241,11 +264,15 @@ fn curve_panel(
                 .draw()?;
             for (peer, line) in &lines {
                 chart.draw_series(LineSeries::new(line.iter().copied(), style(*peer)))?;
-                chart.draw_series(line.iter().map(|p| Circle::new(*p, 3, color(*peer).filled())))?;
+                chart.draw_series(
+                    line.iter()
+                        .map(|p| Circle::new(*p, 3, color(*peer).filled())),
+                )?;
             }
         }
         Sweep::Conns => {
-            let mut chart = builder.build_cartesian_2d((0.7f64..1500.0).log_scale(), (lo..hi).log_scale())?;
+            let mut chart =
+                builder.build_cartesian_2d((0.7f64..1500.0).log_scale(), (lo..hi).log_scale())?;
             chart
                 .configure_mesh()
                 .x_label_formatter(&|x| format!("{x:.0}"))
@@ -256,7 +283,10 @@ fn curve_panel(
                 .draw()?;
             for (peer, line) in &lines {
                 chart.draw_series(LineSeries::new(line.iter().copied(), style(*peer)))?;
-                chart.draw_series(line.iter().map(|p| Circle::new(*p, 3, color(*peer).filled())))?;
+                chart.draw_series(
+                    line.iter()
+                        .map(|p| Circle::new(*p, 3, color(*peer).filled())),
+                )?;
             }
         }
     }
@@ -268,7 +298,10 @@ fn legend_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, peers: &[Peer]) -> Re
     area.draw(&Text::new("peers", (30, 30), (FONT, 17).into_font()))?;
     for (i, &peer) in peers.iter().enumerate() {
         let y = 60 + 28 * i as i32;
-        area.draw(&Rectangle::new([(30, y), (52, y + 16)], color(peer).filled()))?;
+        area.draw(&Rectangle::new(
+            [(30, y), (52, y + 16)],
+            color(peer).filled(),
+        ))?;
         let text = match peer {
             Peer::Raw => "raw floor: blocking std unix sockets, no protobuf",
             Peer::Wren => "wren, default server (a task per call)",
@@ -280,7 +313,10 @@ fn legend_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, peers: &[Peer]) -> Re
         area.draw(&Text::new(text, (62, y), font.clone()))?;
     }
     let y = 60 + 28 * peers.len() as i32 + 10;
-    area.draw(&PathElement::new(vec![(30, y + 8), (52, y + 8)], TARGET.stroke_width(2)))?;
+    area.draw(&PathElement::new(
+        vec![(30, y + 8), (52, y + 8)],
+        TARGET.stroke_width(2),
+    ))?;
     area.draw(&Text::new("wren's target", (62, y), font.clone()))?;
     area.draw(&Text::new(
         "(a), (b′): server and client pinned to one CPU",

@@ -130,8 +130,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => side_by_side(cli.run),
         Some(Cmd::Callgrind(args)) => callgrind_mode(args),
-        Some(Cmd::Micro(args)) => micro::run(args.icount_only, args.filter.as_deref(), &peers::out_dir().join("micro")),
-        Some(Cmd::Chart(args)) => Results::load(&args.from).and_then(|r| chart::draw(&r, &Peer::ALL, &args.out)),
+        Some(Cmd::Micro(args)) => micro::run(
+            args.icount_only,
+            args.filter.as_deref(),
+            &peers::out_dir().join("micro"),
+        ),
+        Some(Cmd::Chart(args)) => {
+            Results::load(&args.from).and_then(|r| chart::draw(&r, &Peer::ALL, &args.out))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,7 +149,11 @@ fn main() -> ExitCode {
 }
 
 fn side_by_side(args: RunArgs) -> Result {
-    let mut plan = if args.quick { Plan::quick() } else { Plan::full() };
+    let mut plan = if args.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
     if let Some(r) = args.rounds {
         plan.rounds = r.max(1);
     }
@@ -154,13 +164,19 @@ fn side_by_side(args: RunArgs) -> Result {
     let peers: Vec<Peer> = if all_peers {
         Peer::ALL.to_vec()
     } else {
-        Peer::ALL.into_iter().filter(|p| args.peer.contains(p)).collect()
+        Peer::ALL
+            .into_iter()
+            .filter(|p| args.peer.contains(p))
+            .collect()
     };
     let all_workloads = args.workload.is_empty();
     let workloads: Vec<Workload> = if all_workloads {
         Workload::ALL.to_vec()
     } else {
-        Workload::ALL.into_iter().filter(|w| args.workload.contains(w)).collect()
+        Workload::ALL
+            .into_iter()
+            .filter(|w| args.workload.contains(w))
+            .collect()
     };
     let sweeps: Vec<Sweep> = if args.no_sweeps {
         Vec::new()
@@ -208,16 +224,29 @@ fn callgrind_mode(args: CallgrindArgs) -> Result {
     let peers: Vec<Peer> = if args.peer.is_empty() {
         vec![Peer::Wren, Peer::WrenInline]
     } else {
-        Peer::ALL.into_iter().filter(|p| args.peer.contains(p)).collect()
+        Peer::ALL
+            .into_iter()
+            .filter(|p| args.peer.contains(p))
+            .collect()
     };
     let calls = if args.call.is_empty() {
-        vec![callgrind::Call::Unary, callgrind::Call::Echo64, callgrind::Call::Stream]
+        vec![
+            callgrind::Call::Unary,
+            callgrind::Call::Echo64,
+            callgrind::Call::Stream,
+        ]
     } else {
         args.call.clone()
     };
     let bins = peers::build(&peers, !args.no_build)?;
     let runner = Runner::new(bins, Plan::full())?;
-    callgrind::run(&runner, &peers, &calls, args.scale, &peers::out_dir().join("callgrind"))
+    callgrind::run(
+        &runner,
+        &peers,
+        &calls,
+        args.scale,
+        &peers::out_dir().join("callgrind"),
+    )
 }
 
 /// Raises the soft limit on open files to the hard limit, for (g)'s 1,000
@@ -225,7 +254,13 @@ fn callgrind_mode(args: CallgrindArgs) -> Result {
 fn raise_open_files() {
     // `prlimit` (util-linux) changes this process's limit without unsafe code.
     let pid = std::process::id().to_string();
-    let hard = process::output(std::process::Command::new("prlimit").args(["--nofile", "--output=HARD", "--noheadings", "--pid", &pid]));
+    let hard = process::output(std::process::Command::new("prlimit").args([
+        "--nofile",
+        "--output=HARD",
+        "--noheadings",
+        "--pid",
+        &pid,
+    ]));
     if let Some(hard) = hard {
         let _ = std::process::Command::new("prlimit")
             .args(["--pid", &pid, &format!("--nofile={hard}:{hard}")])

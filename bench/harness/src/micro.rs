@@ -24,10 +24,12 @@ fn cargo() -> std::ffi::OsString {
 
 fn bench_command() -> Command {
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(crate::peers::repo_root()).args(["bench", "--locked"]);
+    cmd.current_dir(crate::peers::repo_root())
+        .args(["bench", "--locked"]);
     for p in PACKAGES {
         cmd.args(["-p", p]);
     }
+    cmd.args(["--bench", "codec", "--bench", "routes"]);
     cmd
 }
 
@@ -42,7 +44,9 @@ fn executables() -> Result<Vec<PathBuf>> {
     }
     let mut exes = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         let is_bench = msg["target"]["kind"]
             .as_array()
             .is_some_and(|k| k.iter().any(|k| k == "bench"));
@@ -65,7 +69,10 @@ pub fn run(icount_only: bool, filter: Option<&str>, dir: &std::path::Path) -> Re
     }
     std::fs::create_dir_all(dir)?;
     let (n1, n2) = (1_000u64, 11_000u64);
-    println!("\ninstructions per operation (callgrind Ir, differential over {} runs)\n", n2 - n1);
+    println!(
+        "\ninstructions per operation (callgrind Ir, differential over {} runs)\n",
+        n2 - n1
+    );
     println!("| case | Ir/op |");
     println!("|---|--:|");
     for exe in executables()? {

@@ -10,7 +10,17 @@ use crate::process::{check, output};
 
 /// One implementation, as a server program and a client program.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Peer {
@@ -141,7 +151,10 @@ pub fn bench_dir() -> PathBuf {
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
-    bench_dir().parent().expect("bench/ is in the repository").to_path_buf()
+    bench_dir()
+        .parent()
+        .expect("bench/ is in the repository")
+        .to_path_buf()
 }
 
 /// Where the harness writes its results, callgrind files and charts.
@@ -208,11 +221,26 @@ pub fn versions() -> Vec<(String, String)> {
         "golang-github-containerd-ttrpc-dev",
     ]));
     vec![
-        ("ttrpc-rust (crate ttrpc)".into(), locked_version("ttrpc").unwrap_or_else(unknown)),
-        ("tonic".into(), locked_version("tonic").unwrap_or_else(unknown)),
-        ("hyper".into(), locked_version("hyper").unwrap_or_else(unknown)),
-        ("tokio".into(), locked_version("tokio").unwrap_or_else(unknown)),
-        ("prost".into(), locked_version("prost").unwrap_or_else(unknown)),
+        (
+            "ttrpc-rust (crate ttrpc)".into(),
+            locked_version("ttrpc").unwrap_or_else(unknown),
+        ),
+        (
+            "tonic".into(),
+            locked_version("tonic").unwrap_or_else(unknown),
+        ),
+        (
+            "hyper".into(),
+            locked_version("hyper").unwrap_or_else(unknown),
+        ),
+        (
+            "tokio".into(),
+            locked_version("tokio").unwrap_or_else(unknown),
+        ),
+        (
+            "prost".into(),
+            locked_version("prost").unwrap_or_else(unknown),
+        ),
         ("Go ttrpc (Debian)".into(), go_ttrpc.unwrap_or_else(unknown)),
         (
             "Go".into(),

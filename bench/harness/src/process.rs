@@ -60,7 +60,12 @@ fn lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 /// Waits for a line starting with `prefix`; the line.
-fn wait_line(rx: &mpsc::Receiver<String>, prefix: &str, timeout: Duration, what: &str) -> Result<String> {
+fn wait_line(
+    rx: &mpsc::Receiver<String>,
+    prefix: &str,
+    timeout: Duration,
+    what: &str,
+) -> Result<String> {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -161,7 +166,9 @@ impl Report {
             let (key, value) = field
                 .split_once('=')
                 .ok_or_else(|| format!("bad result field {field:?}"))?;
-            let value: f64 = value.parse().map_err(|e| format!("bad value in {field:?}: {e}"))?;
+            let value: f64 = value
+                .parse()
+                .map_err(|e| format!("bad value in {field:?}: {e}"))?;
             fields.push((key.to_owned(), value));
         }
         Ok(Report(fields))

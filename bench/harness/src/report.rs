@@ -20,7 +20,13 @@ pub fn table(results: &Results, peers: &[Peer], workloads: &[Workload]) -> Strin
     head.extend(["wren's ratio".into(), "target".into(), "met".into()]);
     out += &row(&head);
     let align: Vec<String> = (0..head.len())
-        .map(|i| if i == 0 || i > peers.len() { "---".into() } else { "--:".into() })
+        .map(|i| {
+            if i == 0 || i > peers.len() {
+                "---".into()
+            } else {
+                "--:".into()
+            }
+        })
         .collect();
     out += &row(&align);
     for &w in workloads {
@@ -56,7 +62,13 @@ pub fn table(results: &Results, peers: &[Peer], workloads: &[Workload]) -> Strin
     if workloads.contains(&Workload::A) {
         let p99: Vec<String> = peers
             .iter()
-            .filter_map(|&p| Some(format!("{} {:.1} µs", p.name(), results.median_p99("a", p)?)))
+            .filter_map(|&p| {
+                Some(format!(
+                    "{} {:.1} µs",
+                    p.name(),
+                    results.median_p99("a", p)?
+                ))
+            })
             .collect();
         if !p99.is_empty() {
             let _ = writeln!(out, "\n(a) p99: {}", p99.join(", "));
@@ -100,7 +112,7 @@ pub fn sweep_table(results: &Results, peers: &[Peer], sweep: Sweep) -> String {
                         .collect();
                     crate::results::median(&v).map(|kib| Unit::Mib.format(kib / 1024.0))
                 } else {
-                    results.median(&key, peer).map(|v| thousands(v))
+                    results.median(&key, peer).map(thousands)
                 };
                 cells.push(cell.unwrap_or_else(|| "—".into()));
             }

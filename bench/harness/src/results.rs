@@ -103,15 +103,25 @@ impl Results {
     /// Adds (h): per round and peer, the largest server peak RSS over the
     /// servers of (a)–(e), in MiB.
     pub fn derive_peak_rss(&mut self) {
-        let sources = [Workload::A, Workload::B, Workload::B1, Workload::C, Workload::D, Workload::E]
-            .map(Workload::key);
+        let sources = [
+            Workload::A,
+            Workload::B,
+            Workload::B1,
+            Workload::C,
+            Workload::D,
+            Workload::E,
+        ]
+        .map(Workload::key);
         let mut derived: Vec<Sample> = Vec::new();
         for s in &self.samples {
             let (Some(peak), true) = (s.server_peak_kib, sources.contains(&s.key.as_str())) else {
                 continue;
             };
             let mib = peak / 1024.0;
-            match derived.iter_mut().find(|d| d.peer == s.peer && d.round == s.round) {
+            match derived
+                .iter_mut()
+                .find(|d| d.peer == s.peer && d.round == s.round)
+            {
                 Some(d) => d.value = d.value.max(mib),
                 None => derived.push(Sample {
                     key: Workload::H.key().into(),

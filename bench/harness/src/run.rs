@@ -72,8 +72,16 @@ impl Plan {
 /// What a client is asked to do.
 #[derive(Clone, Debug)]
 enum Shape {
-    Latency { payload: usize },
-    Throughput { conns: usize, in_flight: usize, payload: usize, warmup_secs: f64, secs: f64 },
+    Latency {
+        payload: usize,
+    },
+    Throughput {
+        conns: usize,
+        in_flight: usize,
+        payload: usize,
+        warmup_secs: f64,
+        secs: f64,
+    },
     Stream,
 }
 
@@ -119,7 +127,11 @@ impl Runner {
         let socket = self.socket();
         let mut args = vec!["--socket".to_owned(), socket.display().to_string()];
         args.extend(peer.server_args());
-        let timeout = if launch.callgrind_out.is_some() { READY * 4 } else { READY };
+        let timeout = if launch.callgrind_out.is_some() {
+            READY * 4
+        } else {
+            READY
+        };
         let server = Server::start(
             launch.command(&self.bins.server(peer), &args),
             &format!("{} server", peer.name()),
@@ -129,7 +141,13 @@ impl Runner {
     }
 
     /// `peer`'s client command with `args` after `--socket`.
-    pub fn client(&self, peer: Peer, launch: &Launch, socket: &std::path::Path, args: &[String]) -> Command {
+    pub fn client(
+        &self,
+        peer: Peer,
+        launch: &Launch,
+        socket: &std::path::Path,
+        args: &[String],
+    ) -> Command {
         let mut all = vec!["--socket".to_owned(), socket.display().to_string()];
         all.extend_from_slice(args);
         launch.command(&self.bins.client(peer), &all)
@@ -137,7 +155,12 @@ impl Runner {
 
     /// One measurement: a fresh server, the client's report, the server's
     /// peak memory.
-    fn measure(&self, peer: Peer, shape: &Shape, pinned: bool) -> Result<(f64, Option<f64>, Memory)> {
+    fn measure(
+        &self,
+        peer: Peer,
+        shape: &Shape,
+        pinned: bool,
+    ) -> Result<(f64, Option<f64>, Memory)> {
         let launch = self.launch(pinned);
         let (server, socket) = self.start_server(peer, &launch)?;
         let plan = &self.plan;
@@ -151,7 +174,13 @@ impl Runner {
                 ]),
                 120.0,
             ),
-            Shape::Throughput { conns, in_flight, payload, warmup_secs, secs } => (
+            Shape::Throughput {
+                conns,
+                in_flight,
+                payload,
+                warmup_secs,
+                secs,
+            } => (
                 args(&[
                     ("mode", "throughput".into()),
                     ("conns", conns.to_string()),
@@ -250,7 +279,9 @@ impl Runner {
             server_peak_kib: None,
         };
         match workload {
-            Workload::F => sample.value = stripped_size(&self.bins.server(peer))? / (1024.0 * 1024.0),
+            Workload::F => {
+                sample.value = stripped_size(&self.bins.server(peer))? / (1024.0 * 1024.0)
+            }
             Workload::G => sample.value = self.idle_memory(peer)?,
             Workload::H => unreachable!("(h) is derived from (a)–(e)"),
             _ => {
@@ -268,8 +299,20 @@ impl Runner {
     fn sweep_point(&self, sweep: Sweep, x: usize, peer: Peer, round: usize) -> Result<Sample> {
         let (warmup_secs, secs) = (self.plan.sweep_warmup_secs, self.plan.sweep_secs);
         let shape = match sweep {
-            Sweep::Payload => Shape::Throughput { conns: 1, in_flight: 4, payload: x, warmup_secs, secs },
-            Sweep::Conns => Shape::Throughput { conns: x, in_flight: 1, payload: 256, warmup_secs, secs },
+            Sweep::Payload => Shape::Throughput {
+                conns: 1,
+                in_flight: 4,
+                payload: x,
+                warmup_secs,
+                secs,
+            },
+            Sweep::Conns => Shape::Throughput {
+                conns: x,
+                in_flight: 1,
+                payload: 256,
+                warmup_secs,
+                secs,
+            },
         };
         let (value, _, memory) = self.measure(peer, &shape, false)?;
         Ok(Sample {
@@ -286,14 +329,20 @@ impl Runner {
     /// interleaved: within a round each workload runs for every peer in
     /// turn, the peers' order rotating from round to round. Failures are
     /// reported and counted; the rest goes on.
-    pub fn run(&self, peers: &[Peer], workloads: &[Workload], sweeps: &[Sweep]) -> (Results, usize) {
+    pub fn run(
+        &self,
+        peers: &[Peer],
+        workloads: &[Workload],
+        sweeps: &[Sweep],
+    ) -> (Results, usize) {
         let started = Instant::now();
         let mut results = Results {
             meta: meta(&self.plan),
             samples: Vec::new(),
         };
         let mut failures = 0;
-        let mut record = |what: String, sample: Result<Sample>, results: &mut Results| match sample {
+        let mut record = |what: String, sample: Result<Sample>, results: &mut Results| match sample
+        {
             Ok(sample) => {
                 eprintln!("  {what}: {:.3}", sample.value);
                 results.samples.push(sample);
@@ -319,7 +368,11 @@ impl Runner {
                 }
                 for &peer in order.iter().filter(|p| workload.applies_to(**p)) {
                     let s = self.sample(workload, peer, round);
-                    record(format!("{} {}", workload.label(), peer.name()), s, &mut results);
+                    record(
+                        format!("{} {}", workload.label(), peer.name()),
+                        s,
+                        &mut results,
+                    );
                 }
             }
             for &sweep in sweeps {
@@ -330,7 +383,11 @@ impl Runner {
                 for &x in points {
                     for &peer in &order {
                         let s = self.sweep_point(sweep, x, peer, round);
-                        record(format!("{} {x} {}", sweep.key(), peer.name()), s, &mut results);
+                        record(
+                            format!("{} {x} {}", sweep.key(), peer.name()),
+                            s,
+                            &mut results,
+                        );
                     }
                 }
             }
@@ -365,7 +422,11 @@ fn first_cpu() -> usize {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            let list = s.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?.trim().to_owned();
+            let list = s
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+                .trim()
+                .to_owned();
             list.split([',', '-']).next()?.parse().ok()
         })
         .unwrap_or(0)
@@ -376,7 +437,11 @@ pub fn stripped_size(binary: &std::path::Path) -> Result<f64> {
     let dir = tempfile::tempdir()?;
     let copy = dir.path().join("stripped");
     crate::process::check(
-        Command::new("strip").arg("--strip-all").arg("-o").arg(&copy).arg(binary),
+        Command::new("strip")
+            .arg("--strip-all")
+            .arg("-o")
+            .arg(&copy)
+            .arg(binary),
         "strip",
     )?;
     Ok(std::fs::metadata(&copy)?.len() as f64)
@@ -386,7 +451,8 @@ pub fn stripped_size(binary: &std::path::Path) -> Result<f64> {
 fn meta(plan: &Plan) -> Meta {
     let root = crate::peers::repo_root();
     let git = |args: &[&str]| output(Command::new("git").arg("-C").arg(&root).args(args));
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
@@ -406,7 +472,11 @@ fn meta(plan: &Plan) -> Meta {
         date: output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default(),
         machine: format!("{model}, {cpus} CPUs, {mem_gib:.0} GiB"),
         kernel: output(Command::new("uname").arg("-r")).unwrap_or_default(),
-        commit: if dirty { format!("{commit}-dirty") } else { commit },
+        commit: if dirty {
+            format!("{commit}-dirty")
+        } else {
+            commit
+        },
         versions: crate::peers::versions(),
         rounds: plan.rounds,
         quick: false,

@@ -4,5 +4,6 @@
 
 fn main() -> std::io::Result<()> {
     println!("cargo:rerun-if-changed=../../proto/bench/v1/bench.proto");
-    tonic_prost_build::configure().compile_protos(&["../../proto/bench/v1/bench.proto"], &["../../proto"])
+    tonic_prost_build::configure()
+        .compile_protos(&["../../proto/bench/v1/bench.proto"], &["../../proto"])
 }

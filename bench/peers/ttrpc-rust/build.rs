@@ -32,7 +32,9 @@ fn main() -> io::Result<()> {
             let text = fs::read_to_string(&path)?;
             let kept: Vec<&str> = text
                 .lines()
-                .filter(|l| !l.trim_start().starts_with("#![") && !l.trim_start().starts_with("//!"))
+                .filter(|l| {
+                    !l.trim_start().starts_with("#![") && !l.trim_start().starts_with("//!")
+                })
                 .collect();
             fs::write(&path, kept.join("\n") + "\n")?;
         }

@@ -214,8 +214,8 @@ pub(crate) struct CallArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// [ENDPOINT] [SERVICE]: the server (else the --proto files), and a
-    /// service whose methods to list.
+    /// An optional ENDPOINT (else the --proto files are listed), then an
+    /// optional SERVICE whose methods to list.
     #[arg(value_name = "ENDPOINT|SERVICE", num_args = 0..=2)]
     pub(crate) args: Vec<String>,
 
@@ -228,8 +228,8 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct DescribeArgs {
-    /// [ENDPOINT] SYMBOL: the server (else the --proto files), and the
-    /// fully-qualified name to describe.
+    /// An optional ENDPOINT (else the --proto files are read), then the
+    /// SYMBOL to describe, fully qualified.
     #[arg(value_name = "ENDPOINT|SYMBOL", num_args = 1..=2, required = true)]
     pub(crate) args: Vec<String>,
 

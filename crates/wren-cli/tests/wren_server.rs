@@ -423,3 +423,46 @@ async fn decode_a_bidirectional_conversation() {
     drop(tap);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn types_from_a_descriptor_set_file() {
+    let server = WrenServer::start().await;
+    let set = protox::compile(["interop/echo.proto"], [proto_dir()]).unwrap();
+    let path = server.dir.path().join("echo.binpb");
+    std::fs::write(&path, prost::Message::encode_to_vec(&set)).unwrap();
+    let path = path.display().to_string();
+    assert_eq!(
+        wren(&["list", "--descriptor-set", &path], None).await.ok(),
+        "wren.interop.v1.Echo\n"
+    );
+    let run = wren(
+        &[
+            "call",
+            &server.endpoint,
+            "wren.interop.v1.Echo/Echo",
+            "--descriptor-set",
+            &path,
+            "-d",
+            r#"{"seq": 9}"#,
+        ],
+        None,
+    )
+    .await;
+    let reply: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(reply, serde_json::json!({"seq": "10"}));
+    // A file that is not a descriptor set: bad input.
+    let bad = server.dir.path().join("bad.binpb");
+    std::fs::write(&bad, b"\xff\xff\xff").unwrap();
+    let run = wren(
+        &["list", "--descriptor-set", &bad.display().to_string()],
+        None,
+    )
+    .await;
+    run.failed(2);
+    assert!(
+        run.stderr.contains("is not a usable FileDescriptorSet"),
+        "{}",
+        run.stderr
+    );
+    server.stop().await;
+}

@@ -177,6 +177,8 @@ pub(crate) struct ClientConnection {
     /// Calls given up locally while their server may still send frames for
     /// them: those are dropped quietly. Oldest first, bounded.
     discard: VecDeque<u32>,
+    /// The stream whose inbox has messages staged, not yet handed over.
+    staged: Option<u32>,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -210,6 +212,7 @@ impl ClientConnection {
             first: None,
             max_concurrent_calls: max_concurrent_calls.max(1),
             discard: VecDeque::new(),
+            staged: None,
         }
     }
 
@@ -297,7 +300,11 @@ impl ClientConnection {
         Some(pending)
     }
 
-    fn on_response(&mut self, frame: Frame) {
+    fn on_response(&mut self, frame: Frame, out: &Outbox) {
+        if self.staged == Some(frame.stream_id) {
+            // The stream's messages come before its end.
+            self.flush_staged(out);
+        }
         let Some(pending) = self.take(frame.stream_id) else {
             if !self.forget_discarded(frame.stream_id) {
                 tracing::warn!(
@@ -347,7 +354,7 @@ impl ClientConnection {
             }
             return;
         };
-        let ReplyTo::Stream(inbox) = &pending.reply else {
+        let ReplyTo::Stream(_) = &pending.reply else {
             let status = Status::internal(
                 "protocol error: data frame received on a call that expects one reply",
             );
@@ -355,19 +362,51 @@ impl ClientConnection {
         };
         // A frame flagged no-data carries no message, whatever else it says.
         if !frame.flags.contains(Flags::NO_DATA) {
-            match inbox.push(frame.payload) {
-                Ok(()) | Err(PushError::Closed) => {}
-                // The caller reads slower than the server sends: this
-                // stream fails alone, and the connection keeps reading.
-                Err(PushError::Overflow(overflow)) => {
-                    return self.abandon(id, Some(overflow.to_status()), out);
-                }
-                Err(PushError::Gone) => return self.abandon(id, None, out),
+            // Messages are handed to the caller once per read batch (or
+            // when another stream's frame comes), under one lock.
+            if self.staged.is_some_and(|staged| staged != id) {
+                self.flush_staged(out);
+            }
+            if let Some(Pending {
+                reply: ReplyTo::Stream(inbox),
+                ..
+            }) = self.pending.get_mut(&id)
+            {
+                inbox.stage(frame.payload);
+                self.staged = Some(id);
             }
         }
         if closing {
-            inbox.finish(Ok(()));
-            self.received_all(id);
+            self.flush_staged(out);
+            if let Some(Pending {
+                reply: ReplyTo::Stream(inbox),
+                ..
+            }) = self.pending.get(&id)
+            {
+                inbox.finish(Ok(()));
+                self.received_all(id);
+            }
+        }
+    }
+
+    /// Hands the messages staged for one stream to its caller.
+    fn flush_staged(&mut self, out: &Outbox) {
+        let Some(id) = self.staged.take() else {
+            return;
+        };
+        let Some(Pending {
+            reply: ReplyTo::Stream(inbox),
+            ..
+        }) = self.pending.get_mut(&id)
+        else {
+            return;
+        };
+        match inbox.flush() {
+            Ok(()) | Err(PushError::Closed) => {}
+            // The caller reads slower than the server sends: this stream
+            // fails alone, and the connection keeps reading.
+            Err(PushError::Overflow(overflow)) => self.abandon(id, Some(overflow.to_status()), out),
+            Err(PushError::Gone) => self.abandon(id, None, out),
         }
     }
 
@@ -466,7 +505,7 @@ impl ClientConnection {
 impl Dispatch for ClientConnection {
     fn on_frame(&mut self, frame: Frame, out: &Outbox) {
         match frame.kind {
-            MessageType::RESPONSE => self.on_response(frame),
+            MessageType::RESPONSE => self.on_response(frame, out),
             MessageType::DATA => self.on_data(frame, out),
             kind => {
                 tracing::warn!(
@@ -491,6 +530,8 @@ impl Dispatch for ClientConnection {
     }
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()> {
+        // The read batch is over: hand its messages over.
+        self.flush_staged(out);
         self.poll_abandoned(cx, out);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);

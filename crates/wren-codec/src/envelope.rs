@@ -208,38 +208,38 @@ fn expect_wire_type(
     }
 }
 
-/// Counts the metadata entries (field 5) of an encoded request, checking
-/// only the framing of its fields.
-fn count_metadata(mut buf: &[u8]) -> Result<usize, EnvelopeError> {
+/// Counts the metadata entries (field 5) after the one `buf` starts with,
+/// checking only the framing of the fields.
+fn count_more_metadata(buf: &Bytes) -> Result<usize, EnvelopeError> {
+    let mut rest: &[u8] = buf;
+    // Skip the entry being decoded.
+    skip_field(
+        WireType::LengthDelimited,
+        5,
+        &mut rest,
+        DecodeContext::default(),
+    )?;
     let mut entries = 0;
-    while buf.has_remaining() {
-        let (tag, wire_type) = decode_key(&mut buf)?;
+    while rest.has_remaining() {
+        let (tag, wire_type) = decode_key(&mut rest)?;
         if tag == 5 && wire_type == WireType::LengthDelimited {
             entries += 1;
         }
-        skip_field(wire_type, tag, &mut buf, DecodeContext::default())?;
+        skip_field(wire_type, tag, &mut rest, DecodeContext::default())?;
     }
     Ok(entries)
 }
 
 impl RequestView {
     /// Decodes an encoded `ttrpc.Request`. A request with more than
-    /// `max_metadata` metadata entries is refused before anything is
-    /// allocated for them ([`EnvelopeError::TooMuchMetadata`]): each entry
-    /// costs [`METADATA_ENTRY_SIZE`](crate::METADATA_ENTRY_SIZE) bytes
-    /// once decoded, where it took as few as two on the wire.
+    /// `max_metadata` metadata entries is refused
+    /// ([`EnvelopeError::TooMuchMetadata`]) with no more than room for
+    /// `max_metadata` allocated: each entry costs
+    /// [`METADATA_ENTRY_SIZE`](crate::METADATA_ENTRY_SIZE) bytes once
+    /// decoded, where it took as few as two on the wire. A request without
+    /// metadata is read in one pass.
     pub fn decode(buf: Bytes, max_metadata: usize) -> Result<RequestView, EnvelopeError> {
-        let entries = count_metadata(&buf)?;
-        if entries > max_metadata {
-            return Err(EnvelopeError::TooMuchMetadata {
-                entries,
-                max: max_metadata,
-            });
-        }
-        let mut view = RequestView {
-            metadata: Metadata::with_capacity(entries),
-            ..RequestView::default()
-        };
+        let mut view = RequestView::default();
         let mut buf = buf;
         while buf.has_remaining() {
             let (tag, wire_type) = decode_key(&mut buf)?;
@@ -262,6 +262,20 @@ impl RequestView {
                 }
                 5 => {
                     expect_wire_type(wire_type, WireType::LengthDelimited, "Request.metadata")?;
+                    if view.metadata.len() == max_metadata {
+                        return Err(EnvelopeError::TooMuchMetadata {
+                            entries: max_metadata + 1 + count_more_metadata(&buf)?,
+                            max: max_metadata,
+                        });
+                    }
+                    if view.metadata.is_empty() {
+                        // One allocation for every entry, bounded by the limit.
+                        view.metadata = Metadata::with_capacity(
+                            count_more_metadata(&buf)?
+                                .saturating_add(1)
+                                .min(max_metadata),
+                        );
+                    }
                     let mut entry = take_len_delimited(&mut buf)?;
                     let (mut key, mut value) = (ByteStr::new(), ByteStr::new());
                     while entry.has_remaining() {

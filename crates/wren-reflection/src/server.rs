@@ -57,7 +57,7 @@ impl Builder {
 
     /// Describes the files of an encoded `google.protobuf.FileDescriptorSet`,
     /// such as the `FILE_DESCRIPTOR_SET` constant wren-build generates per
-    /// package (`Builder::file_descriptor_set_constant`) or the file
+    /// package (wren-build's `Builder::emit_file_descriptor_set`) or the file
     /// written by `Builder::file_descriptor_set_path`. Every import of
     /// every file should be in some registered set.
     pub fn register_encoded_file_descriptor_set(mut self, bytes: &'static [u8]) -> Builder {

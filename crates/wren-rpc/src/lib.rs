@@ -204,6 +204,10 @@
 //! - `server` (default): the server, from `wren-server`.
 //! - `client` (default): the client, from `wren-client`.
 //! - `vsock`: `vsock://CID:PORT` endpoints on Linux, through tokio-vsock.
+//! - `health`: the gRPC health service over ttrpc, as `wren_rpc::health` (`wren-health`).
+//! - `reflection`: gRPC server reflection over ttrpc, as `wren_rpc::reflection` (`wren-reflection`).
+//! - `trace`: a tracing span per call, as `wren_rpc::trace` (`wren-tracing`);
+//!   `opentelemetry` adds W3C trace context in metadata, as otelttrpc does.
 //!
 //! # Minimum supported Rust version
 //!
@@ -243,8 +247,8 @@ pub use wren_server::Server;
 pub use wren_client::{Channel, Client};
 
 /// The server: the [`Router`](server::Router) that serves, [`Methods`](server::Methods)
-/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies and
-/// accept hooks.
+/// written by hand, [`ShutdownHandle`](server::ShutdownHandle), peer policies,
+/// accept hooks and [interceptors](server::Interceptor).
 ///
 /// The [`Server`] builder is at the crate's top, with the call types; the
 /// peer of a connection ([`Peer`](crate::transport::Peer),
@@ -267,7 +271,8 @@ pub mod server {
 }
 
 /// The client: the [`Channel`] [`Builder`](client::Builder),
-/// reconnect [`Backoff`](client::Backoff), and [`is_closed`](client::is_closed).
+/// reconnect [`Backoff`](client::Backoff), [`is_closed`](client::is_closed), and
+/// [interceptors](client::Interceptor) (the server's types).
 #[cfg(feature = "client")]
 pub mod client {
     #[doc(no_inline)]
@@ -310,6 +315,13 @@ pub use wren_codec as codec;
 pub use prost;
 /// The well-known types (`Timestamp`, `Any`, ...) generated messages use.
 pub use prost_types;
+
+#[cfg(feature = "health")]
+pub use wren_health as health;
+#[cfg(feature = "reflection")]
+pub use wren_reflection as reflection;
+#[cfg(feature = "trace")]
+pub use wren_tracing as trace;
 
 #[doc(hidden)]
 pub mod codegen;

@@ -106,6 +106,8 @@ where
     closing: bool,
     /// Calls were spawned since the connection last yielded.
     spawned: bool,
+    /// The stream whose inbox has messages staged, not yet handed over.
+    staged: Option<u32>,
 }
 
 impl<S> ServerConnection<S>
@@ -133,6 +135,7 @@ where
             draining: false,
             closing: false,
             spawned: false,
+            staged: None,
         }
     }
 
@@ -224,7 +227,7 @@ where
             .method_kind(&envelope.service, &envelope.method);
         let mut inbox_sender = None;
         let body = if kind.client_streaming() {
-            let (sender, stream) = inbox(self.config.inbox, self.budget.clone());
+            let (mut sender, stream) = inbox(self.config.inbox, self.budget.clone());
             // Go hands a non-empty Request payload to a client-streaming
             // handler as its first message.
             if !envelope.payload.is_empty() {
@@ -245,6 +248,7 @@ where
         };
         let mut req = Request::new(body);
         req.extensions_mut().insert_shared(self.peer.clone());
+        req.set_stream_id(id);
         req.set_path(envelope.service, envelope.method);
         req.set_method_kind(kind);
         if !envelope.metadata.is_empty() {
@@ -317,7 +321,7 @@ where
         if state.cancelled {
             return;
         }
-        let Some(inbox) = &state.inbox else {
+        if state.inbox.is_none() {
             if state.kind.client_streaming() {
                 // The client already closed its side.
                 let status = Status::invalid_argument("data received after the stream was closed");
@@ -330,22 +334,41 @@ where
                 "ignoring data frame on a non-streaming call"
             );
             return;
-        };
+        }
         // A frame flagged no-data carries no message, whatever else it says.
         if !frame.flags.contains(Flags::NO_DATA) {
-            match inbox.push(frame.payload) {
-                Ok(()) => {}
-                Err(PushError::Overflow(overflow)) => {
-                    return self.cancel_stream(id, overflow.to_status());
-                }
-                // The handler stopped reading on purpose; its reply decides.
-                Err(PushError::Gone | PushError::Closed) => {}
+            // Messages are handed to the handler once per read batch (or
+            // when another stream's frame comes), under one lock.
+            if self.staged.is_some_and(|staged| staged != id) {
+                self.flush_staged();
+            }
+            if let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) {
+                inbox.stage(frame.payload);
+                self.staged = Some(id);
             }
         }
         if closing {
-            if let Some(inbox) = state.inbox.take() {
+            self.flush_staged();
+            if let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.take()) {
                 inbox.finish(Ok(()));
             }
+        }
+    }
+
+    /// Hands the messages staged for one stream to its handler; a stream
+    /// whose handler is too far behind fails.
+    fn flush_staged(&mut self) {
+        let Some(id) = self.staged.take() else {
+            return;
+        };
+        let Some(inbox) = self.streams.get_mut(&id).and_then(|s| s.inbox.as_mut()) else {
+            return;
+        };
+        match inbox.flush() {
+            Ok(()) => {}
+            Err(PushError::Overflow(overflow)) => self.cancel_stream(id, overflow.to_status()),
+            // The handler stopped reading on purpose; its reply decides.
+            Err(PushError::Gone | PushError::Closed) => {}
         }
     }
 
@@ -413,6 +436,8 @@ where
         if self.closing {
             return Poll::Ready(());
         }
+        // The read batch is over: hand its messages over.
+        self.flush_staged();
         if let Some(calls) = &mut self.inline {
             while let Poll::Ready(Some(())) = calls.poll_next_unpin(cx) {}
         }

@@ -15,7 +15,16 @@
 //! Request frame has arrived and before the handler: the request's
 //! extensions hold the connection's [`Peer`](crate::Peer) (its address and,
 //! on unix sockets, its credentials). A rejection is sent to the client as
-//! the call's status, and the handler never runs.
+//! the call's status, and the handler never runs. To refuse whole
+//! connections by credentials instead, before any call, use
+//! [`Server::peer_policy`](crate::Server::peer_policy).
+//!
+//! Stock tower layers do the same jobs over the whole `Request<Body>`, and
+//! a `Status` they fail with reaches the client as it is:
+//! `tower::filter::FilterLayer::new(|req| ...)` checks and may reject,
+//! `tower::filter::AsyncFilterLayer` does so with an `async` check (a
+//! policy lookup), and `tower::ServiceBuilder::map_request` changes every
+//! request. `examples/interceptors.rs` shows both kinds.
 //!
 //! ```
 //! use wren_server::{InterceptorLayer, Methods, Peer, Request, Response, Server};

@@ -1,6 +1,5 @@
 //! [`Methods`]: a service assembled from async functions, one per method.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -9,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use tower_service::Service;
-use wren_transport::{Body, MethodKind, Request, Response, Streaming, codec::Status};
+use wren_transport::{Body, MethodKind, NameMap, Request, Response, Streaming, codec::Status};
 
 use crate::NamedService;
 
@@ -32,7 +31,7 @@ type Handler =
 #[derive(Clone)]
 pub struct Methods {
     name: Arc<str>,
-    methods: HashMap<&'static str, (MethodKind, Arc<Handler>)>,
+    methods: NameMap<&'static str, (MethodKind, Arc<Handler>)>,
 }
 
 impl Methods {
@@ -40,7 +39,7 @@ impl Methods {
     pub fn new(name: impl Into<Arc<str>>) -> Methods {
         Methods {
             name: name.into(),
-            methods: HashMap::new(),
+            methods: NameMap::default(),
         }
     }
 

@@ -1,6 +1,5 @@
 //! [`Routes`]: services by full name, as one tower service.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,7 +7,7 @@ use std::task::{Context, Poll};
 use futures_util::future::BoxFuture;
 use tower_service::Service;
 use wren_transport::{
-    Body, BoxError, MethodKind, Request, Response, codec::Status, status_from_error,
+    Body, BoxError, MethodKind, NameMap, Request, Response, codec::Status, status_from_error,
 };
 
 use crate::guard::Guarded;
@@ -71,7 +70,7 @@ where
 /// gets `UNIMPLEMENTED` with the message `service <name>`, as Go replies.
 #[derive(Clone, Default)]
 pub struct Routes {
-    map: Arc<HashMap<String, Arc<dyn Route>>>,
+    map: Arc<NameMap<Box<str>, Arc<dyn Route>>>,
 }
 
 impl Routes {
@@ -124,10 +123,10 @@ impl Routes {
     {
         let map = Arc::make_mut(&mut self.map);
         assert!(
-            !map.contains_key(&name),
+            !map.contains_key(name.as_str()),
             "service {name} is registered twice"
         );
-        map.insert(name, Arc::new(ServiceRoute { service, kinds }));
+        map.insert(name.into(), Arc::new(ServiceRoute { service, kinds }));
     }
 
     /// How `service`'s `method` streams; unknown methods are unary.
@@ -139,7 +138,7 @@ impl Routes {
 
     /// The names of the registered services.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.map.keys().map(String::as_str)
+        self.map.keys().map(|name| &**name)
     }
 }
 

@@ -51,7 +51,7 @@ use crate::call::{CallSpan, Outcome, Side, status_of};
 /// whose W3C `traceparent` (and `tracestate`) arrived in the request's
 /// metadata, and a client layer writes the current trace context into the
 /// request's metadata, under the keys and in the format containerd's
-/// otelttrpc interceptors use; see [`TraceLayer::propagator`].
+/// otelttrpc interceptors use; see `TraceLayer::propagator`.
 ///
 /// ```
 /// use wren_server::{Methods, Server};
@@ -240,9 +240,18 @@ where
             call.counts.add(call.side == Side::Server);
             req
         };
-        let inner = {
+        let called = {
             let _entered = call.span.enter();
-            self.inner.call(req)
+            let inner = &mut self.inner;
+            catch_unwind(AssertUnwindSafe(move || inner.call(req)))
+        };
+        let inner = match called {
+            Ok(inner) => inner,
+            Err(panic) => {
+                let mut call = call;
+                call.panicked(&*panic);
+                resume_unwind(panic);
+            }
         };
         ResponseFuture {
             inner,

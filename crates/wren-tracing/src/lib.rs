@@ -10,7 +10,7 @@
 //!
 //! With the `opentelemetry` feature, the layer also carries W3C trace
 //! context in ttrpc metadata exactly as containerd's otelttrpc interceptors
-//! do ([`otel`]), so a wren shim's spans join the trace of the containerd
+//! do (the `otel` module), so a wren shim's spans join the trace of the containerd
 //! call that reached it, and a Go ttrpc server instrumented with otelttrpc
 //! continues the traces a wren client starts. Spans reach OpenTelemetry
 //! through `tracing-opentelemetry`'s layer on the subscriber.
@@ -37,9 +37,7 @@ pub mod otel;
 
 pub use crate::layer::{ResponseFuture, Trace, TraceLayer};
 
-/// The stream id of a server-side request, where the server records one in
-/// its extensions.
+/// The stream id of a server-side request, which the server sets.
 fn stream_id(req: &wren_transport::Request<wren_transport::Body>) -> Option<u32> {
-    let _ = req;
-    None
+    req.stream_id()
 }

@@ -233,6 +233,8 @@ fn unary_ok_on_both_sides() {
             assert!((0.0..10_000.0).contains(&duration), "{duration}");
         }
         let server = rec.closed("server", "Echo").await;
+        // The first call of the connection: stream 1.
+        assert_eq!(server.get("stream_id"), Some("1"));
         // The server knows its peer from the socket: a unix client with
         // this process's credentials.
         let peer = server.get("peer").unwrap();
@@ -294,9 +296,11 @@ fn a_handler_panic_is_recorded() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::Internal, "{err:?}");
+        // The server turns the panic into INTERNAL inside its layers (the
+        // panic's text stays in the server's log).
         let span = rec.closed("server", "Panic").await;
         assert_eq!(span.get("status"), Some("INTERNAL"));
-        assert!(span.get("error").unwrap().contains("boom"), "{span:?}");
+        assert_eq!(span.get("error"), Some("handler panicked"), "{span:?}");
         assert_eq!(span.get("otel.status_code"), Some("ERROR"));
         // The connection and server live on.
         let reply: Response<Number> = f
@@ -306,6 +310,65 @@ fn a_handler_panic_is_recorded() {
             .unwrap();
         assert_eq!(reply.into_inner(), 2);
         f.stop().await;
+    });
+}
+
+/// A layer inside the trace layer that panics on calls to `LayerPanic`.
+#[derive(Clone)]
+struct PanicOn<S>(S);
+
+impl<S> tower_service::Service<Request<wren_transport::Body>> for PanicOn<S>
+where
+    S: tower_service::Service<Request<wren_transport::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<wren_transport::Body>) -> S::Future {
+        assert_ne!(req.method(), "LayerPanic", "layer boom");
+        self.0.call(req)
+    }
+}
+
+#[test]
+fn a_panic_in_an_inner_layer_unwinds_through_and_is_recorded() {
+    traced(|rec| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layered.sock");
+        let router = Server::builder()
+            .layer(TraceLayer::server())
+            .layer(tower::layer::layer_fn(PanicOn))
+            .add_service(
+                service().unary("LayerPanic", |_: Request<Number>| async move {
+                    Ok(Response::new(0u64))
+                }),
+            );
+        let shutdown = router.shutdown_handle();
+        let server = tokio::spawn(router.serve(tokio::net::UnixListener::bind(&path).unwrap()));
+        let mut client = Client::new(Channel::connect_unix(&path).await.unwrap());
+        let err = client
+            .unary::<_, Number>(Request::new(1u64), SERVICE, "LayerPanic")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Internal, "{err:?}");
+        let span = rec.closed("server", "LayerPanic").await;
+        assert_eq!(span.get("status"), Some("INTERNAL"));
+        let error = span.get("error").unwrap();
+        assert!(
+            error.starts_with("panicked:") && error.contains("layer boom"),
+            "{span:?}"
+        );
+        drop(client);
+        shutdown.shutdown().await;
+        server.await.unwrap().unwrap();
     });
 }
 
@@ -332,6 +395,18 @@ fn a_passed_deadline_is_recorded_on_both_sides() {
             let duration: f64 = span.get("duration_ms").unwrap().parse().unwrap();
             assert!(duration >= 150.0, "{side}: {duration}");
         }
+        // Each side records the status its own side decided: the server
+        // ends the call inside the layers, the client stops waiting.
+        let server = rec.closed("server", "Hang").await;
+        assert_eq!(
+            server.get("error"),
+            Some("deadline exceeded (server ended the call)")
+        );
+        let client = rec.closed("client", "Hang").await;
+        assert_eq!(
+            client.get("error"),
+            Some("deadline exceeded (client gave up waiting)")
+        );
         f.stop().await;
     });
 }
@@ -393,17 +468,20 @@ fn a_panic_in_a_reply_stream_is_recorded() {
             .into_inner()
             .collect()
             .await;
+        assert_eq!(replies.len(), 3, "{replies:?}");
         let last = replies.last().unwrap().as_ref().unwrap_err();
-        assert!(
-            matches!(last.code(), Code::Internal | Code::Unavailable),
-            "{replies:?}"
-        );
+        assert_eq!(last.code(), Code::Internal, "{replies:?}");
         let server = rec.closed("server", "CountThenPanic").await;
         assert_eq!(server.get("status"), Some("INTERNAL"));
-        assert!(
-            server.get("error").unwrap().contains("stream boom"),
+        assert_eq!(
+            server.get("error"),
+            Some("reply stream panicked"),
             "{server:?}"
         );
+        assert_eq!(server.get("messages_out"), Some("2"));
+        let client = rec.closed("client", "CountThenPanic").await;
+        assert_eq!(client.get("status"), Some("INTERNAL"));
+        assert_eq!(client.get("messages_in"), Some("2"));
         f.stop().await;
     });
 }

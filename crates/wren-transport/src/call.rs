@@ -36,6 +36,8 @@ pub struct Request<T> {
     service: ByteStr,
     method: ByteStr,
     kind: MethodKind,
+    /// The stream the call arrived on (server side); 0 for none.
+    stream_id: u32,
 }
 
 /// A call's successful response: a message plus extensions.
@@ -91,6 +93,8 @@ pub struct Parts {
     pub method: ByteStr,
     /// How the method streams.
     pub kind: MethodKind,
+    /// The stream id the call arrived on, on a server.
+    pub stream_id: Option<u32>,
 }
 
 // ===== impl Request =====
@@ -105,6 +109,7 @@ impl<T> Request<T> {
             extensions: Extensions::new(),
             service: ByteStr::new(),
             method: ByteStr::new(),
+            stream_id: 0,
             kind: MethodKind::Unary,
         }
     }
@@ -187,6 +192,18 @@ impl<T> Request<T> {
         self.kind = kind;
     }
 
+    /// The stream id the call arrived on: set by a server on every request
+    /// it hands to its layers, for logs and traces; `None` on a client,
+    /// which picks the id only when it writes the call.
+    pub fn stream_id(&self) -> Option<u32> {
+        (self.stream_id != 0).then_some(self.stream_id)
+    }
+
+    /// Sets the stream id the call arrived on (0: none).
+    pub fn set_stream_id(&mut self, stream_id: u32) {
+        self.stream_id = stream_id;
+    }
+
     /// Sets the service and method names: `&'static str`s, `String`s or
     /// [`ByteStr`]s (none of which is copied).
     pub fn set_path(&mut self, service: impl Into<ByteStr>, method: impl Into<ByteStr>) {
@@ -203,6 +220,7 @@ impl<T> Request<T> {
             service: self.service,
             method: self.method,
             kind: self.kind,
+            stream_id: (self.stream_id != 0).then_some(self.stream_id),
         };
         (parts, self.message)
     }
@@ -217,6 +235,7 @@ impl<T> Request<T> {
             service: parts.service,
             method: parts.method,
             kind: parts.kind,
+            stream_id: parts.stream_id.unwrap_or(0),
         }
     }
 
@@ -230,6 +249,7 @@ impl<T> Request<T> {
             service: self.service,
             method: self.method,
             kind: self.kind,
+            stream_id: self.stream_id,
         }
     }
 
@@ -243,6 +263,7 @@ impl<T> Request<T> {
             service: self.service,
             method: self.method,
             kind: self.kind,
+            stream_id: self.stream_id,
         })
     }
 }

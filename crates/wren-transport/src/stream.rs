@@ -295,6 +295,7 @@ pub fn inbox(limits: InboxLimits, budget: Budget) -> (InboxSender, BodyStream) {
         shared: shared.clone(),
         limits,
         budget: budget.clone(),
+        staged: Vec::new(),
     };
     let receiver = InboxReceiver {
         shared,
@@ -338,42 +339,78 @@ pub struct InboxSender {
     shared: Arc<Mutex<Shared>>,
     limits: InboxLimits,
     budget: Budget,
+    /// Messages read but not yet handed over: a connection stages the
+    /// messages of one read batch and hands them over under one lock.
+    staged: Vec<Bytes>,
 }
 
 impl InboxSender {
     /// Buffers one message, or refuses it (see [`PushError`]).
-    pub fn push(&self, message: Bytes) -> Result<(), PushError> {
+    pub fn push(&mut self, message: Bytes) -> Result<(), PushError> {
+        self.stage(message);
+        self.flush()
+    }
+
+    /// Keeps `message` to hand over with the next [`InboxSender::flush`],
+    /// taking no lock.
+    pub fn stage(&mut self, message: Bytes) {
+        self.staged.push(message);
+    }
+
+    /// Whether messages are staged.
+    pub fn has_staged(&self) -> bool {
+        !self.staged.is_empty()
+    }
+
+    /// Hands the staged messages over under one lock, in order, and wakes
+    /// the consumer once. The first message that does not fit is refused
+    /// (see [`PushError`]) and the rest are dropped with it.
+    pub fn flush(&mut self) -> Result<(), PushError> {
+        if self.staged.is_empty() {
+            return Ok(());
+        }
         let mut s = lock(&self.shared);
+        let mut result = Ok(());
         if s.receiver_gone {
-            return Err(PushError::Gone);
+            result = Err(PushError::Gone);
+        } else if s.end.is_some() {
+            result = Err(PushError::Closed);
         }
-        if s.end.is_some() {
-            return Err(PushError::Closed);
+        let mut staged = std::mem::take(&mut self.staged);
+        if result.is_ok() {
+            for message in staged.drain(..) {
+                let cost = message.len() + MESSAGE_OVERHEAD;
+                let buffered = s.queued + s.taken;
+                let overflow = |bound| {
+                    PushError::Overflow(Overflow {
+                        length: message.len(),
+                        buffered,
+                        bound,
+                    })
+                };
+                if buffered > 0 && buffered + cost > self.limits.bytes {
+                    result = Err(overflow(OverflowBound::Stream(self.limits.bytes)));
+                    break;
+                }
+                if !self.budget.try_charge(cost) {
+                    result = Err(overflow(OverflowBound::Connection(self.budget.limit())));
+                    break;
+                }
+                s.queued += cost;
+                s.queue.push_back(message);
+            }
         }
-        let cost = message.len() + MESSAGE_OVERHEAD;
-        let buffered = s.queued + s.taken;
-        let overflow = |bound| {
-            PushError::Overflow(Overflow {
-                length: message.len(),
-                buffered,
-                bound,
-            })
-        };
-        if buffered > 0 && buffered + cost > self.limits.bytes {
-            return Err(overflow(OverflowBound::Stream(self.limits.bytes)));
-        }
-        if !self.budget.try_charge(cost) {
-            return Err(overflow(OverflowBound::Connection(self.budget.limit())));
-        }
-        s.queued += cost;
-        s.queue.push_back(message);
         let waker = s.waker.take();
         drop(s);
+        // Keep the (emptied) vector for the next batch.
+        staged.clear();
+        self.staged = staged;
         wake(waker);
-        Ok(())
+        result
     }
 
     /// Ends the stream after the buffered messages: cleanly with `Ok`.
+    /// Staged messages must have been flushed first.
     pub fn finish(&self, end: Result<(), Status>) {
         let mut s = lock(&self.shared);
         if s.end.is_none() {
@@ -423,6 +460,8 @@ impl InboxSender {
 
 impl Drop for InboxSender {
     fn drop(&mut self) {
+        // What was read before the connection ended is still delivered.
+        let _ = self.flush();
         self.finish(Err(crate::ConnectionClosed::default().into_status()));
     }
 }

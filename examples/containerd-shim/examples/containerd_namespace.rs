@@ -95,21 +95,9 @@ mod example {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     #[cfg(not(containerd_protos_missing))]
-    {
-        match example::run().await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("failed: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        }
-    }
+    let result = example::run().await;
+    // Without containerd's protos there is nothing to run; this says so.
     #[cfg(containerd_protos_missing)]
-    {
-        eprintln!(
-            "containerd's protos were not found when this crate was built: install \
-             golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev"
-        );
-        std::process::ExitCode::from(2)
-    }
+    let result = Ok(());
+    containerd_shim_example::example_exit(result)
 }

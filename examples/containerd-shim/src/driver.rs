@@ -412,6 +412,18 @@ async fn drive(config: &Config, dir: &Path, state: &mut State) -> Result<Outcome
         .pid;
     step!("Create -> pid {create_pid}");
 
+    if let Some(hook) = &config.while_created {
+        step!("while created: running the caller's step");
+        let live = crate::LiveShim {
+            address: address.clone(),
+            namespace: config.namespace.clone(),
+            id: config.id.clone(),
+            pid: create_pid,
+            bundle: bundle.clone(),
+        };
+        within("the step while created", limit, (hook.0)(live)).await?;
+    }
+
     let start_pid = within(
         "Start",
         limit,

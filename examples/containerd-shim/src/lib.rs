@@ -19,15 +19,42 @@
 //! install.
 
 use std::fmt;
+use std::future::Future;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 #[cfg(not(containerd_protos_missing))]
+pub mod daemon;
+#[cfg(not(containerd_protos_missing))]
 mod driver;
 #[cfg(not(containerd_protos_missing))]
 pub use crate::driver::{Event, Outcome, ReceivedEvent, leftover_shims, run};
+
+/// Runs the example ([`run`]) and checks what it saw ([`Outcome::verify`]),
+/// for callers that must build whether or not the protos were found: where
+/// they were not, it fails saying what to install.
+///
+/// # Errors
+///
+/// The run's error, or every mismatch `verify` found.
+pub async fn run_and_verify(config: &Config) -> Result<(), Error> {
+    #[cfg(containerd_protos_missing)]
+    {
+        let _ = config;
+        Err(check_requirements().to_string().into())
+    }
+    #[cfg(not(containerd_protos_missing))]
+    {
+        let outcome = run(config).await?;
+        outcome
+            .verify(config)
+            .map_err(|e| format!("unexpected results:\n{e}").into())
+    }
+}
 
 /// containerd 1.6's protos, compiled by `build.rs` with wren-build from
 /// `/usr/share/gocode/src` (Debian's `golang-github-containerd-containerd-dev`
@@ -84,6 +111,39 @@ pub struct Config {
     /// shim's `start`, the wait for the container's output and for the
     /// events.
     pub step_timeout: Duration,
+    /// Runs once the task is created and before it starts, with the shim
+    /// live: for tools that want a real shim to talk to (the `wren`
+    /// command's tests call it then). Bounded by `step_timeout`; an error
+    /// fails the run.
+    pub while_created: Option<WhileCreated>,
+}
+
+/// What [`WhileCreated`] is given: the live shim and the created task.
+#[derive(Clone, Debug)]
+pub struct LiveShim {
+    /// The shim's ttrpc address, as its `start` printed it (`unix:///run/containerd/s/...`).
+    pub address: String,
+    /// The namespace the task is in.
+    pub namespace: String,
+    /// The task (and container) id.
+    pub id: String,
+    /// The task's pid, from `Create`.
+    pub pid: u32,
+    /// The bundle directory.
+    pub bundle: PathBuf,
+}
+
+/// The future a [`WhileCreated`] step returns.
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// A step run while the task is created: see [`Config::while_created`].
+#[derive(Clone)]
+pub struct WhileCreated(pub Arc<dyn Fn(LiveShim) -> StepFuture + Send + Sync>);
+
+impl fmt::Debug for WhileCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WhileCreated(..)")
+    }
 }
 
 impl Default for Config {
@@ -103,6 +163,7 @@ impl Default for Config {
             message: "hello-from-wren".to_owned(),
             command: None,
             step_timeout: Duration::from_secs(30),
+            while_created: None,
         }
     }
 }
@@ -137,11 +198,8 @@ impl fmt::Display for Requirements {
 /// static busybox.
 pub fn check_requirements() -> Requirements {
     let mut req = Requirements::default();
-    if cfg!(containerd_protos_missing) {
-        req.missing.push(format!(
-            "containerd's protos were not found when this crate was built ({}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev, then rebuild",
-            option_env!("CONTAINERD_PROTOS_MISSING").unwrap_or("?")
-        ));
+    if let Some(missing) = protos_missing() {
+        req.missing.push(missing);
     }
     if find_program(SHIM_BINARY).is_none() {
         req.missing
@@ -245,4 +303,32 @@ pub fn is_static_elf(path: &Path) -> std::io::Result<bool> {
 /// requirements fail the test instead of skipping it.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Why containerd's protos were not compiled into this crate, if they were
+/// not.
+pub fn protos_missing() -> Option<String> {
+    cfg!(containerd_protos_missing).then(|| {
+        format!(
+            "containerd's protos were not found when this crate was built ({}): install golang-github-containerd-containerd-dev and golang-github-gogo-protobuf-dev, then rebuild",
+            option_env!("CONTAINERD_PROTOS_MISSING").unwrap_or("?")
+        )
+    })
+}
+
+/// The exit status of one of the crate's examples (`examples/*.rs`): 0 when
+/// `result` is `Ok`; 2, saying why, where containerd's protos are missing
+/// (the example could not run here); 1, with the error, otherwise.
+pub fn example_exit(result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    if let Some(why) = protos_missing() {
+        eprintln!("{why}");
+        return std::process::ExitCode::from(2);
+    }
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

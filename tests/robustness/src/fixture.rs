@@ -85,15 +85,8 @@ impl Drop for LiveGuard {
 
 /// The probe service, counting its live handlers in `live`.
 pub fn probe(live: &Live) -> Methods {
-    let (l1, l2, l3, l4, l5, l6, l7) = (
-        live.clone(),
-        live.clone(),
-        live.clone(),
-        live.clone(),
-        live.clone(),
-        live.clone(),
-        live.clone(),
-    );
+    // Each handler takes its own handle on the counter.
+    let [l1, l2, l3, l4, l5, l6, l7] = std::array::from_fn(|_| live.clone());
     Methods::new(SERVICE)
         .unary(ECHO, move |req: Request<Msg>| {
             let guard = l1.enter();

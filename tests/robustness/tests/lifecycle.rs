@@ -10,15 +10,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use wren_client::{Channel, Client};
 use wren_robustness::fixture::{CHAT, COUNT, HOARD, Msg, PARK, SERVICE, SLEEP, SUM};
 use wren_robustness::harness::TestServer;
 use wren_robustness::peer::{header_bytes, request_frame, within};
 use wren_robustness::soak::{self, Config};
 use wren_robustness::sys::open_sockets;
-use wren_server::Server;
-use wren_transport::Request;
+use wren_server::{ConnectInfo, Methods, Server};
 use wren_transport::codec::{Flags, Frame, MessageType};
+use wren_transport::{Request, Response};
 
 /// The tests of this file run one at a time, each on a runtime of its own
 /// that is gone (with every socket it held) before the next starts: two of
@@ -219,5 +221,54 @@ fn a_hundred_connections_then_twenty_thousand_calls_leave_fds_and_memory_as_they
         for (what, grown) in soak::growth(&report) {
             assert!(grown < 8 * 1024, "RSS grew by {grown} KiB {what}: {report}");
         }
+    });
+}
+
+#[test]
+fn ten_thousand_concurrent_calls_on_one_connection_are_all_served() {
+    alone(async {
+        const CALLS: usize = 10_000;
+        // A handler that waits until every call has arrived: the calls can
+        // only all finish if all 10,000 are in flight at once.
+        let entered = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = tokio::sync::watch::channel(false);
+        let counter = entered.clone();
+        let gated = Methods::new(SERVICE).unary("Gate", move |req: Request<Msg>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut gate = gate.clone();
+            async move {
+                let _ = gate.wait_for(|open| *open).await;
+                Ok(Response::new(req.into_inner()))
+            }
+        });
+        let (server_io, client_io) = tokio::net::UnixStream::pair().expect("a socket pair");
+        let serve = Server::builder()
+            .add_service(gated)
+            .serve_connection(server_io, ConnectInfo::new());
+        tokio::spawn(serve);
+        let client = Client::new(Channel::new(client_io));
+        let mut calls = tokio::task::JoinSet::new();
+        for i in 0..CALLS as u64 {
+            let mut c = client.clone();
+            calls.spawn(async move {
+                let req = Request::new(Msg::new(i, Bytes::new()));
+                c.unary::<Msg, Msg>(req, SERVICE, "Gate").await
+            });
+        }
+        within("all 10,000 calls in flight at once", async {
+            while entered.load(Ordering::SeqCst) < CALLS {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        release.send(true).expect("the handlers wait");
+        let mut served = 0;
+        while let Some(joined) = within("the replies", calls.join_next()).await {
+            joined
+                .expect("a call's task")
+                .expect("every call is served");
+            served += 1;
+        }
+        assert_eq!(served, CALLS);
     });
 }

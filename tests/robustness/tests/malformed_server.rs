@@ -525,3 +525,75 @@ async fn garbage_bytes_that_parse_as_headers_never_stop_the_server() {
     raw.send_raw(&[0u8; 10]).await;
     raw.echo_ok(1).await;
 }
+
+// ===== limits: Go's "data could not be queued", and wren's budgets =====
+
+#[tokio::test]
+async fn a_stream_whose_handler_falls_behind_fails_alone_with_resource_exhausted() {
+    // Go: INVALID_ARGUMENT `data handling error: ttrpc: stream buffer full`
+    // after blocking the connection for a second. wren fails the stream at
+    // once and never stops reading.
+    let server = TestServer::start(Server::builder().max_buffered_bytes_per_stream(4096));
+    let mut raw = server.raw().await;
+    raw.send(request_frame(1, HOARD, Flags::REMOTE_OPEN, &Msg::default()))
+        .await;
+    for _ in 0..8 {
+        raw.send(Frame::data(1, Flags::EMPTY, vec![0u8; 1024]))
+            .await;
+    }
+    let resp = raw.recv_response(1).await;
+    let (code, message) = status_of(&resp).expect("an error");
+    assert_eq!(code, Code::ResourceExhausted);
+    assert!(
+        message.starts_with(
+            "stream buffer full: the consumer is reading slower than the sender sends"
+        ) && message.ends_with("limit 4096 bytes)"),
+        "message: {message}"
+    );
+    server.all_handlers_gone().await;
+    raw.echo_ok(3).await;
+}
+
+#[tokio::test]
+async fn calls_past_max_concurrent_streams_are_refused_and_the_connection_stays() {
+    let server = TestServer::start(Server::builder().max_concurrent_streams(2));
+    let mut raw = server.raw().await;
+    raw.send(request_frame(1, PARK, Flags::EMPTY, &msg(1)))
+        .await;
+    raw.send(request_frame(3, PARK, Flags::EMPTY, &msg(3)))
+        .await;
+    raw.send(request_frame(5, PARK, Flags::EMPTY, &msg(5)))
+        .await;
+    raw.expect_status(
+        5,
+        Code::ResourceExhausted,
+        "too many concurrent streams on this connection (limit 2)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn calls_past_the_connection_budget_are_refused_and_the_connection_stays() {
+    let server = TestServer::start(Server::builder().connection_budget(64 * 1024));
+    let mut raw = server.raw().await;
+    let big = Msg::new(1, vec![b'b'; 10 * 1024]);
+    // 20 parked calls of 10 KiB: 200 KiB asked of a 64 KiB budget. Parked
+    // calls never reply, so every reply is a refusal.
+    for i in 0..20 {
+        raw.send(request_frame(2 * i + 1, PARK, Flags::EMPTY, &big))
+            .await;
+    }
+    let refusal = raw.recv().await;
+    assert!(refusal.stream_id > 1, "the first call fits: {refusal:?}");
+    let resp = wren_robustness::peer::decode_response(&refusal);
+    let (code, message) = status_of(&resp).expect("an error");
+    assert_eq!(code, Code::ResourceExhausted);
+    assert!(
+        message.starts_with("connection buffer budget exhausted ("),
+        "message: {message}"
+    );
+    // Still serving what fits.
+    drop(raw);
+    server.all_handlers_gone().await;
+    server.raw().await.echo_ok(1).await;
+}

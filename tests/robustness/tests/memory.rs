@@ -14,10 +14,10 @@ use prost::Message;
 use tokio::net::UnixStream;
 use wren_robustness::fixture::{COUNT, ECHO, HOARD, Msg, PARK, SERVICE};
 use wren_robustness::harness::ChildServer;
-use wren_robustness::peer::{RawPeer, header_bytes, request, request_frame, within};
+use wren_robustness::peer::{RawPeer, header_bytes, request, request_frame, status_of, within};
 use wren_robustness::sys::Memory;
 use wren_transport::Request;
-use wren_transport::codec::{Flags, Frame, MessageType, proto};
+use wren_transport::codec::{Code, Flags, Frame, MessageType, proto};
 
 const KIB: u64 = 1024;
 
@@ -95,11 +95,10 @@ async fn slowloris_one_byte_per_second_pins_next_to_nothing() {
     // Bound: what the reads so far could have touched, a page or two per
     // connection, plus the connections' own state (~2 KiB each).
     let bound = CONNECTIONS as u64 * 16 * KIB;
+    let grown = during.anon_kib.saturating_sub(before.anon_kib) * KIB;
     assert!(
-        during.anon_kib.saturating_sub(before.anon_kib) * KIB < bound * KIB,
-        "slowloris pinned {} KiB (bound {} KiB)",
-        during.anon_kib - before.anon_kib,
-        bound
+        grown < bound,
+        "slowloris pinned {grown} bytes (bound {bound})"
     );
 }
 
@@ -152,8 +151,8 @@ async fn a_peer_that_never_reads_its_replies_is_held_to_the_write_buffer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_streams_nobody_consumes_stay_within_the_budget() {
-    const STREAMS: u32 = 3000;
-    const MESSAGES: usize = 16;
+    const STREAMS: u32 = 5000;
+    const MESSAGES: usize = 32;
     let server = start();
     let before = baseline(&server).await;
     let mut peer = server.raw().await;
@@ -194,14 +193,30 @@ async fn thousands_of_streams_nobody_consumes_stay_within_the_budget() {
         before,
         during,
     );
+    assert_within_budget(before, during);
+}
+
+/// The bound on what one connection can pin with default settings: the
+/// connection budget (64 MiB: requests in flight and unread stream
+/// messages), one frame being read (4 MiB), the write buffer (256 KiB), and
+/// 12 MiB for the calls' own state and the allocator.
+const CONNECTION_BOUND: u64 = (64 + 4 + 12) * 1024 * KIB + 256 * KIB;
+
+fn assert_within_budget(before: Memory, during: Memory) {
     let grown = during.anon_kib.saturating_sub(before.anon_kib) * KIB;
-    let bound = 128 * 1024 * KIB;
-    assert!(grown < bound, "pinned {grown} bytes (bound {bound})");
+    assert!(
+        grown < CONNECTION_BOUND,
+        "one connection pinned {} KiB (bound {} KiB)",
+        grown / KIB,
+        CONNECTION_BOUND / KIB
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_small_metadata_entries_per_call() {
-    const CALLS: u32 = 20;
+    // Enough calls to fill the connection's budget (64 MiB) by their wire
+    // size alone; those past it are refused.
+    const CALLS: u32 = 700;
     const ENTRIES: usize = 10_000;
     let server = start();
     let before = baseline(&server).await;
@@ -224,20 +239,17 @@ async fn ten_thousand_small_metadata_entries_per_call() {
     figure(
         "metadata",
         &format!(
-            "{CALLS} calls in flight on one connection, each {ENTRIES} metadata entries ({wire} bytes on the wire)"
+            "{CALLS} calls on one connection, each {ENTRIES} metadata entries ({wire} bytes on the wire)"
         ),
         before,
         during,
     );
-    let grown = during.anon_kib.saturating_sub(before.anon_kib) * KIB;
-    let bound = 64 * 1024 * KIB;
-    assert!(grown < bound, "pinned {grown} bytes (bound {bound})");
+    assert_within_budget(before, during);
 }
 
-/// Two bytes on the wire (`2a 00`) decode to a 48-byte `KeyValue`: a 4 MiB
-/// request of empty entries is 2 million of them, about 100 MB once decoded,
-/// and a handler holding its request holds all of it. The bound is the one
-/// a connection's budget should give; this fails until metadata is bounded.
+/// Two bytes on the wire (`2a 00`) make an empty metadata entry, which
+/// costs far more decoded: a 4 MiB request of them is 2 million entries
+/// (about 100 MB once decoded, before metadata counted against the budget).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_of_nothing_but_empty_metadata_entries() {
     const CALLS: u32 = 4;
@@ -260,12 +272,21 @@ async fn a_request_of_nothing_but_empty_metadata_entries() {
     figure(
         "metadata-empty",
         &format!(
-            "{CALLS} calls in flight on one connection, each a 4 MiB request of {entries} empty metadata entries"
+            "{CALLS} calls on one connection, each a 4 MiB request of {entries} empty metadata entries"
         ),
         before,
         during,
     );
-    let grown = during.anon_kib.saturating_sub(before.anon_kib) * KIB;
-    let bound = 64 * 1024 * KIB;
-    assert!(grown < bound, "pinned {grown} bytes (bound {bound})");
+    assert_within_budget(before, during);
+    // Decoded, one such request alone is over the budget: each is refused
+    // before its entries are allocated.
+    for i in 0..CALLS {
+        let resp = peer.recv_response(2 * i + 1).await;
+        let (code, message) = status_of(&resp).expect("a refusal");
+        assert_eq!(code, Code::ResourceExhausted);
+        assert!(
+            message.starts_with("connection buffer budget exhausted"),
+            "{message}"
+        );
+    }
 }

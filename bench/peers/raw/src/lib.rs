@@ -55,10 +55,12 @@ pub struct FrameReader {
 }
 
 impl FrameReader {
-    /// An empty reader with a 64 KiB buffer.
+    /// An empty reader with a 4 KiB buffer; [`FrameReader::fill`] doubles
+    /// it, up to 64 KiB, whenever a read fills it, and grows it to any
+    /// frame's length.
     pub fn new() -> FrameReader {
         FrameReader {
-            buf: vec![0; 64 << 10],
+            buf: vec![0; 4 << 10],
             start: 0,
             end: 0,
         }
@@ -111,8 +113,13 @@ impl FrameReader {
                 self.buf.resize(HEADER_LEN + len, 0);
             }
         }
+        let room = self.buf.len() - self.end;
         let n = from.read(&mut self.buf[self.end..])?;
         self.end += n;
+        if n == room && self.buf.len() < 64 << 10 {
+            let len = self.buf.len() * 2;
+            self.buf.resize(len, 0);
+        }
         Ok(n)
     }
 }

@@ -319,9 +319,14 @@ impl Frames<'_> {
     }
 }
 
-/// Encodes a frame header, reserving room for the whole frame.
+/// Encodes a frame header, reserving room for the whole frame (at least
+/// [`MIN_CAPACITY`] when the buffer has none, so small frames share one
+/// allocation).
 fn begin(buf: &mut BytesMut, length: usize, stream_id: u32, kind: MessageType, flags: Flags) {
-    buf.reserve((HEADER_LEN + length).max(MIN_CAPACITY));
+    let frame = HEADER_LEN + length;
+    if buf.capacity() - buf.len() < frame {
+        buf.reserve(frame.max(MIN_CAPACITY).max(buf.len()));
+    }
     Header {
         length: length as u32,
         stream_id,

@@ -11,6 +11,7 @@
 
 mod client;
 mod decoder;
+mod envelope;
 mod script;
 mod server;
 
@@ -20,10 +21,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use self::client::client_connection;
 pub use self::decoder::frame_decoder;
+pub use self::envelope::request_envelope;
 pub use self::server::server_connection;
 
 /// The names of the targets, as `fuzz/` and the corpus directories call them.
-pub const TARGETS: [&str; 3] = ["frame_decoder", "server_connection", "client_connection"];
+pub const TARGETS: [&str; 4] = [
+    "frame_decoder",
+    "request_envelope",
+    "server_connection",
+    "client_connection",
+];
 
 /// Runs target `name` on `data`.
 ///
@@ -33,6 +40,7 @@ pub const TARGETS: [&str; 3] = ["frame_decoder", "server_connection", "client_co
 pub fn run(name: &str, data: &[u8]) {
     match name {
         "frame_decoder" => frame_decoder(data),
+        "request_envelope" => request_envelope(data),
         "server_connection" => server_connection(data),
         "client_connection" => client_connection(data),
         other => panic!("no fuzz target named {other}"),

@@ -251,7 +251,8 @@ impl Payload {
 }
 
 /// Serves one connection whose client sends what `data` describes, then
-/// closes. Asserts:
+/// closes, once with handlers in tasks of their own (the default) and once
+/// with inline handlers. Asserts, each time:
 ///
 /// - no panic;
 /// - the server finishes once the client has closed (bounded in virtual
@@ -268,6 +269,18 @@ pub fn server_connection(data: &[u8]) {
     let Ok(script) = Script::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
+    let sent: Vec<u8> = script.writes().into_iter().flat_map(|w| w.bytes).collect();
+    // Both ways of running handlers: a task per call (the default) and
+    // inside the connection's task.
+    for inline in [false, true] {
+        let output = serve(&script, inline);
+        check_replies(&sent, &output);
+    }
+}
+
+/// Serves the script's client on a fresh runtime; returns what the server
+/// wrote.
+fn serve(script: &Script, inline: bool) -> Vec<u8> {
     let writes = script.writes();
     let live = Live::new();
     let output = super::block_on_paused(async {
@@ -291,6 +304,7 @@ pub fn server_connection(data: &[u8]) {
         });
         let router = Server::builder()
             .max_message_size(LIMIT)
+            .inline_handlers(inline)
             .add_service(fixture::probe(&live));
         let served =
             tokio::time::timeout(HANG, router.serve_connection(server, ConnectInfo::new()));
@@ -312,8 +326,7 @@ pub fn server_connection(data: &[u8]) {
         0,
         "handlers still running after the connection ended"
     );
-    let sent: Vec<u8> = script.writes().into_iter().flat_map(|w| w.bytes).collect();
-    check_replies(&sent, &output);
+    output
 }
 
 /// Checks the server's `output` against the frames in `sent`.

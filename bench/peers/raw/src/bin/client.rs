@@ -53,7 +53,10 @@ impl Conn {
             while let Some((header, _)) = self.frames.next_frame() {
                 expect(header.kind, DATA)?;
                 if u64::from(header.len) != size {
-                    return Err(io::Error::other(format!("a message of {} bytes", header.len)));
+                    return Err(io::Error::other(format!(
+                        "a message of {} bytes",
+                        header.len
+                    )));
                 }
                 received += 1;
                 if header.flags & CLOSED != 0 {
@@ -76,7 +79,9 @@ fn expect(kind: u8, want: u8) -> io::Result<()> {
     if kind == want {
         Ok(())
     } else {
-        Err(io::Error::other(format!("frame type {kind}, expected {want}")))
+        Err(io::Error::other(format!(
+            "frame type {kind}, expected {want}"
+        )))
     }
 }
 
@@ -147,11 +152,19 @@ fn writer(mut stream: UnixStream, window: &Window, shared: &Shared) -> io::Resul
     loop {
         let mut free = window.free.lock().unwrap();
         while *free == 0 && !shared.stop.load(Ordering::Relaxed) {
-            free = window.freed.wait_timeout(free, Duration::from_millis(50)).unwrap().0;
+            free = window
+                .freed
+                .wait_timeout(free, Duration::from_millis(50))
+                .unwrap()
+                .0;
         }
         let want = std::mem::take(&mut *free);
         drop(free);
-        let n = if shared.stop.load(Ordering::Relaxed) { 0 } else { shared.claim(want) };
+        let n = if shared.stop.load(Ordering::Relaxed) {
+            0
+        } else {
+            shared.claim(want)
+        };
         if n == 0 {
             return stream.shutdown(std::net::Shutdown::Write);
         }
@@ -215,7 +228,9 @@ fn throughput(args: &ClientArgs) -> io::Result<()> {
         (Some(c1 - c0), Some(t1 - t0))
     };
     for thread in threads {
-        thread.join().map_err(|_| io::Error::other("a client thread panicked"))??;
+        thread
+            .join()
+            .map_err(|_| io::Error::other("a client thread panicked"))??;
     }
     let calls = calls.unwrap_or_else(|| shared.done.load(Ordering::Relaxed));
     let elapsed = elapsed.unwrap_or_else(|| start.elapsed());
@@ -235,7 +250,10 @@ fn stream(args: &ClientArgs) -> io::Result<()> {
     let n = conn.flood(args.count, args.size)?;
     let elapsed = start.elapsed();
     if n != args.count {
-        return Err(io::Error::other(format!("stream: {n} of {} messages", args.count)));
+        return Err(io::Error::other(format!(
+            "stream: {n} of {} messages",
+            args.count
+        )));
     }
     bench_support::report_stream(n, elapsed);
     Ok(())

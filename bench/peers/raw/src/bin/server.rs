@@ -16,7 +16,10 @@ fn serve(mut stream: UnixStream) -> io::Result<()> {
     loop {
         while let Some((header, range)) = frames.next_frame() {
             if header.kind != REQUEST {
-                return Err(io::Error::other(format!("unexpected frame type {}", header.kind)));
+                return Err(io::Error::other(format!(
+                    "unexpected frame type {}",
+                    header.kind
+                )));
             }
             let payload = frames.payload(range);
             if header.flags & FLOOD == 0 {

@@ -14,7 +14,9 @@ struct Client(Generated);
 impl BenchClient for Client {
     async fn connect(socket: &Path) -> Result<Self, Error> {
         let address = format!("unix://{}", socket.display());
-        Ok(Client(Generated::new(ttrpc::r#async::Client::connect(&address).await?)))
+        Ok(Client(Generated::new(
+            ttrpc::r#async::Client::connect(&address).await?,
+        )))
     }
 
     async fn echo(&mut self, data: &[u8]) -> Result<usize, Error> {

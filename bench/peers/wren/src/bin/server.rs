@@ -1,6 +1,7 @@
 //! wren's benchmark server: the generated `BenchServer` over a hand-written
-//! `Bench`, served on a unix socket by a default `Server`. `--inline` runs
-//! handlers inline on the connection task instead of a task per call.
+//! `Bench`, served on a unix socket by a default `Server` (a task per call).
+//! `--inline` runs handlers inline on the connection task instead
+//! (`Server::inline_handlers(true)`).
 
 use std::iter::{Map, RepeatN};
 
@@ -34,11 +35,10 @@ impl Bench for Service {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ServerArgs::from_env();
-    if args.inline {
-        return Err("this wren has no inline handler mode yet".into());
-    }
     let listener = tokio::net::UnixListener::bind(&args.socket)?;
-    let router = Server::builder().add_service(BenchServer::new(Service));
+    let router = Server::builder()
+        .inline_handlers(args.inline)
+        .add_service(BenchServer::new(Service));
     ready();
     router.serve(listener).await?;
     Ok(())
