@@ -203,6 +203,18 @@ impl Outbox {
         result
     }
 
+    /// Gives back the memory the outbox's bookkeeping grew while calls were
+    /// in flight, if nothing is pending: for a connection falling idle.
+    pub fn release_idle(&self) {
+        let mut state = self.lock();
+        if state.ended.is_empty() && state.ended.capacity() > 0 {
+            state.ended = Vec::new();
+        }
+        if state.waiting.is_empty() && state.waiting.capacity() > 0 {
+            state.waiting = Vec::new();
+        }
+    }
+
     /// Moves the ids of streams that [ended](Frames::end) since the last
     /// call into `into`.
     pub fn take_ended(&self, into: &mut Vec<u32>) {
