@@ -260,7 +260,9 @@ impl ClientConnection {
             MethodKind::ServerStreaming => Flags::REMOTE_CLOSED,
             _ => OPEN_NO_DATA,
         };
-        if let Err(oversize) = out.push_request(id, flags, &request) {
+        if let Err(oversize) =
+            out.frames(|f| f.push_request_bytes(id, flags, &request, &cmd.payload))
+        {
             cmd.reply.fail(oversize.to_status());
             return;
         }
@@ -464,7 +466,7 @@ impl ClientConnection {
     fn on_outbound(&mut self, id: u32, batch: Batch, out: &Outbox) {
         let oversize = out.frames(|f| {
             for message in &batch.messages {
-                if let Err(oversize) = f.push_data(id, message) {
+                if let Err(oversize) = f.push_data_bytes(id, message) {
                     return Some(oversize);
                 }
             }

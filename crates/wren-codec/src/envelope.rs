@@ -69,9 +69,26 @@ impl RequestRef<'_> {
 
     /// Writes the encoding; `buf` must have room for [`Self::encoded_len`] bytes.
     pub fn encode(&self, buf: &mut impl BufMut) {
+        self.encode_head(buf);
+        buf.put_slice(self.payload);
+        self.encode_tail(buf);
+    }
+
+    /// Writes the encoding up to the payload's bytes (service, method, and
+    /// the payload's key and length). With the payload's bytes and then
+    /// [`Self::encode_tail`] it makes [`Self::encode`]: a sender can hand
+    /// a large payload to a vectored write instead of copying it.
+    pub fn encode_head(&self, buf: &mut impl BufMut) {
         put_bytes_field(1, self.service.as_bytes(), buf);
         put_bytes_field(2, self.method.as_bytes(), buf);
-        put_bytes_field(3, self.payload, buf);
+        if !self.payload.is_empty() {
+            encode_key(3, WireType::LengthDelimited, buf);
+            encode_varint(self.payload.len() as u64, buf);
+        }
+    }
+
+    /// Writes the encoding after the payload's bytes (timeout, metadata).
+    pub fn encode_tail(&self, buf: &mut impl BufMut) {
         if self.timeout_nano != 0 {
             encode_key(4, WireType::Varint, buf);
             encode_varint(self.timeout_nano as u64, buf);
@@ -106,13 +123,23 @@ impl ResponseRef<'_> {
 
     /// Writes the encoding; `buf` must have room for [`Self::encoded_len`] bytes.
     pub fn encode(&self, buf: &mut impl BufMut) {
+        self.encode_head(buf);
+        buf.put_slice(self.payload);
+    }
+
+    /// Writes the encoding up to the payload's bytes: the status, if any,
+    /// and the payload's key and length. The payload's bytes follow.
+    pub fn encode_head(&self, buf: &mut impl BufMut) {
         if let Some(status) = self.status {
             let proto = status.to_proto();
             encode_key(1, WireType::LengthDelimited, buf);
             encode_varint(proto.encoded_len() as u64, buf);
             proto.encode_raw(buf);
         }
-        put_bytes_field(2, self.payload, buf);
+        if !self.payload.is_empty() {
+            encode_key(2, WireType::LengthDelimited, buf);
+            encode_varint(self.payload.len() as u64, buf);
+        }
     }
 }
 

@@ -90,7 +90,7 @@ pub fn namespace_required<T>(req: &Request<T>) -> Result<&str, Status> {
         .ok_or_else(|| Status::failed_precondition("namespace is required"))
 }
 
-/// A client [`Interceptor`](wren_transport::Interceptor) that puts every
+/// A client [`Interceptor`](crate::client::Interceptor) that puts every
 /// call in `namespace`, unless the call already names one.
 ///
 /// ```no_run

@@ -255,11 +255,12 @@ pub use wren_client::{Channel, Client};
 /// [`ConnectInfo`](crate::transport::ConnectInfo)) is in [`transport`].
 #[cfg(feature = "server")]
 pub mod server {
+    #[doc(no_inline)]
+    pub use self::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
     pub use wren_server::{
         AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
-        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, InterceptedService, Interceptor,
-        InterceptorLayer, Methods, NamedService, PeerPolicy, PolicyError, Router, Routes,
-        ShutdownHandle, interceptor,
+        DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService,
+        PeerPolicy, PolicyError, Router, Routes, ShutdownHandle, interceptor,
     };
 
     // Documented once, elsewhere in this crate.
@@ -274,10 +275,9 @@ pub mod server {
 /// [interceptors](client::Interceptor) (the server's types).
 #[cfg(feature = "client")]
 pub mod client {
-    pub use wren_client::{
-        Backoff, Builder, DEFAULT_CHANNEL_BUDGET, InterceptedService, Interceptor,
-        InterceptorLayer, ResponseFuture, interceptor,
-    };
+    #[doc(no_inline)]
+    pub use self::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
+    pub use wren_client::{Backoff, Builder, DEFAULT_CHANNEL_BUDGET, ResponseFuture, interceptor};
 
     // Documented once, elsewhere in this crate.
     #[doc(no_inline)]

@@ -205,7 +205,7 @@ where
                     status: None,
                     payload: &payload,
                 };
-                if let Err(oversize) = f.push_response(id, &reply) {
+                if let Err(oversize) = f.push_response_bytes(id, &reply, &payload) {
                     // Go 1.2.6+ drops the whole connection here; only this
                     // call fails.
                     f.push_status(id, &oversize.to_status());
@@ -256,7 +256,7 @@ where
             if !batch.is_empty() {
                 let oversize = this.out.frames(|f| {
                     for message in batch.iter() {
-                        if let Err(oversize) = f.push_data(id, message) {
+                        if let Err(oversize) = f.push_data_bytes(id, message) {
                             return Some(oversize);
                         }
                     }

@@ -451,10 +451,20 @@ where
         }
         self.reap(out);
         let quiet = self.streams.is_empty();
-        if quiet && self.inline.as_ref().is_some_and(|c| c.is_empty()) {
-            // Give back the call set's allocation (sized by the handler
-            // future): an idle connection should cost next to nothing.
-            self.inline = None;
+        if quiet {
+            // Give back what the calls grew (the call set is sized by the
+            // handler future): an idle connection should cost next to
+            // nothing.
+            if self.inline.as_ref().is_some_and(|c| c.is_empty()) {
+                self.inline = None;
+            }
+            if self.streams.capacity() > 0 {
+                self.streams = wren_transport::StreamMap::default();
+            }
+            if self.ended.capacity() > 0 {
+                self.ended = Vec::new();
+            }
+            out.release_idle();
         }
         if self.draining && quiet {
             return Poll::Ready(());

@@ -16,6 +16,7 @@
 mod accept;
 mod call;
 mod connection;
+mod drive;
 mod guard;
 mod ids;
 pub mod interceptor;

@@ -5,7 +5,6 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::layer::util::{Identity, Stack};
 use tower_layer::Layer;
@@ -17,6 +16,7 @@ use wren_transport::{
 
 use crate::accept::{AcceptConfig, Acceptor};
 use crate::connection::{ConnectionConfig, ServerConnection};
+use crate::drive::{ConnectionTask, Drive};
 use crate::{NamedService, Routes, ShutdownHandle};
 
 /// The default time a graceful shutdown waits for calls in flight.
@@ -353,7 +353,7 @@ impl<L> Router<L> {
             match acceptor.handshake(info, &drain).await {
                 Some(peer) => {
                     let dispatch = ServerConnection::new(service, config, peer);
-                    drive(Connection::new(io, dispatch, server.settings), drain, close).await
+                    Drive::new(Connection::new(io, dispatch, server.settings), drain, close).await
                 }
                 None => Ok(()),
             }
@@ -427,16 +427,17 @@ impl<L> Router<L> {
                     let (acceptor, service, config) =
                         (acceptor.clone(), service.clone(), config.clone());
                     let (drain, close) = (shutdown.drain_token(), shutdown.close_token());
-                    let fut = async move {
+                    let handshake = Box::pin(async move {
                         // Policy and accept hook; a rejected peer is closed unread.
-                        let Some(peer) = acceptor.handshake(info, &drain).await else {
-                            return;
-                        };
+                        let peer = acceptor.handshake(info, &drain).await?;
                         let dispatch = ServerConnection::new(service, config, peer);
-                        let _ = drive(Connection::new(io, dispatch, settings), drain, close).await;
-                        drop(slot);
-                    };
-                    tracker.spawn(fut);
+                        Some(Drive::new(
+                            Connection::new(io, dispatch, settings),
+                            drain,
+                            close,
+                        ))
+                    });
+                    tracker.spawn(ConnectionTask::new(handshake, slot));
                 }
                 Err(e) if wren_transport::is_connection_error(&e) => continue,
                 Err(e) => {
@@ -468,38 +469,4 @@ impl<L> Server<L> {
             strict_stream_ids: self.strict_stream_ids,
         })
     }
-}
-
-/// Drives one server connection until it ends, drains it when `drain`
-/// fires, and drops it when `close` fires.
-async fn drive<T, S>(
-    mut conn: Connection<T, ServerConnection<S>>,
-    drain: CancellationToken,
-    close: CancellationToken,
-) -> io::Result<()>
-where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + Unpin + 'static,
-    S::Error: Into<BoxError>,
-    S::Future: Send + 'static,
-{
-    let result = tokio::select! {
-        result = &mut conn => Some(result),
-        () = drain.cancelled() => None,
-        () = close.cancelled() => return Ok(()),
-    };
-    let result = match result {
-        Some(result) => result,
-        None => {
-            conn.dispatch_mut().drain();
-            tokio::select! {
-                result = &mut conn => result,
-                () = close.cancelled() => return Ok(()),
-            }
-        }
-    };
-    if let Err(e) = &result {
-        tracing::debug!(error = %e, "ttrpc connection ended");
-    }
-    result
 }

@@ -31,7 +31,9 @@ mod peer;
 mod stream;
 
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
-pub use crate::conn::{Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize};
+pub use crate::conn::{
+    Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize, SHARE_THRESHOLD,
+};
 pub use crate::deadline::{DEADLINE_CHECK_EVERY, DeadlineStream, Side};
 pub use crate::endpoint::{
     BindOptions, ConnectOptions, DEFAULT_HYBRID_VSOCK_TIMEOUT, Endpoint, EndpointError,

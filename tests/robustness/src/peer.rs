@@ -2,7 +2,6 @@
 //! chooses and reads back what wren answers, undecoded beyond the frame.
 
 use std::io;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -15,17 +14,7 @@ use wren_transport::codec::{
 
 use crate::fixture::{Msg, SERVICE};
 
-/// How long any one wait of a suite may take before it counts as a hang.
-/// Only there to turn a hang into a failure; nothing is timed with it.
-pub const HANG: Duration = Duration::from_secs(20);
-
-/// Awaits `fut`, failing the test with `what` if it takes longer than [`HANG`].
-pub async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out after {HANG:?} waiting for {what}"),
-    }
-}
+pub use wren_test_support::{HANG, within};
 
 /// One end of a connection, spoken to frame by frame.
 #[derive(Debug)]

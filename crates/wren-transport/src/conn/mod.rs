@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use wren_codec::{DEFAULT_MAX_MESSAGE_SIZE, Decoded, Frame, FrameCodec, Header};
 
 use self::outbox::Writer;
-pub use self::outbox::{Frames, Outbox, Oversize};
+pub use self::outbox::{Frames, Outbox, Oversize, SHARE_THRESHOLD};
 use self::read::ReadBuffer;
 
 /// Frames decoded per turn before the driver also serves writes and work.

@@ -7,7 +7,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, BufMut, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWrite;
 use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef, Status};
 
@@ -15,6 +18,12 @@ use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef
 const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
 const KEEP_CAPACITY: usize = 256 * 1024;
+/// Payloads of at least this many bytes are not copied into the write
+/// buffer: the frame keeps a reference and the connection writes it with a
+/// vectored write.
+pub const SHARE_THRESHOLD: usize = 16 * 1024;
+/// The most buffers handed to one vectored write.
+const MAX_IOVECS: usize = 64;
 
 /// Frames waiting to be written, already encoded. Cheap to clone: every
 /// clone queues into the same connection.
@@ -39,7 +48,13 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Frames queued since the connection last took the buffer.
+    /// Large payloads queued by reference, and the encoded bytes queued
+    /// before each: they are written before `buf`.
+    chunks: VecDeque<Bytes>,
+    /// Bytes in `chunks`.
+    chunk_bytes: usize,
+    /// Frames queued since the connection last took the buffer (after the
+    /// chunks, if any).
     buf: BytesMut,
     /// Bytes the connection took and has not written yet.
     writing: usize,
@@ -56,7 +71,11 @@ struct State {
 
 impl State {
     fn queued(&self) -> usize {
-        self.buf.len() + self.writing
+        self.chunk_bytes + self.buf.len() + self.writing
+    }
+
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.chunks.is_empty()
     }
 }
 
@@ -82,6 +101,9 @@ pub(crate) struct Writer {
     outbox: Outbox,
     /// The bytes being written, taken from the queue in one swap.
     buf: BytesMut,
+    /// Or, when large payloads were queued by reference, the buffers being
+    /// written, in order.
+    chunks: VecDeque<Bytes>,
 }
 
 impl Outbox {
@@ -96,6 +118,7 @@ impl Outbox {
         let writer = Writer {
             outbox: outbox.clone(),
             buf: BytesMut::new(),
+            chunks: VecDeque::new(),
         };
         (outbox, writer)
     }
@@ -156,6 +179,8 @@ impl Outbox {
         let state = &mut *state;
         let mut frames = Frames {
             buf: &mut state.buf,
+            chunks: &mut state.chunks,
+            chunk_bytes: &mut state.chunk_bytes,
             ended: &mut state.ended,
             max_message_size: self.shared.max_message_size,
         };
@@ -163,9 +188,11 @@ impl Outbox {
         if state.closed {
             // Nobody will write them.
             state.buf.clear();
+            state.chunks.clear();
+            state.chunk_bytes = 0;
             state.ended.clear();
         }
-        let writer = if state.buf.is_empty() && state.ended.is_empty() {
+        let writer = if state.is_empty() && state.ended.is_empty() {
             None
         } else {
             state.writer.take()
@@ -174,6 +201,18 @@ impl Outbox {
             w.wake();
         }
         result
+    }
+
+    /// Gives back the memory the outbox's bookkeeping grew while calls were
+    /// in flight, if nothing is pending: for a connection falling idle.
+    pub fn release_idle(&self) {
+        let mut state = self.lock();
+        if state.ended.is_empty() && state.ended.capacity() > 0 {
+            state.ended = Vec::new();
+        }
+        if state.waiting.is_empty() && state.waiting.capacity() > 0 {
+            state.waiting = Vec::new();
+        }
     }
 
     /// Moves the ids of streams that [ended](Frames::end) since the last
@@ -226,11 +265,97 @@ impl Outbox {
 #[derive(Debug)]
 pub struct Frames<'a> {
     buf: &'a mut BytesMut,
+    chunks: &'a mut VecDeque<Bytes>,
+    chunk_bytes: &'a mut usize,
     ended: &'a mut Vec<u32>,
     max_message_size: usize,
 }
 
 impl Frames<'_> {
+    /// Queues `payload` by reference after what is encoded so far.
+    fn share(&mut self, payload: &Bytes) {
+        if !self.buf.is_empty() {
+            let encoded = self.buf.split().freeze();
+            *self.chunk_bytes += encoded.len();
+            self.chunks.push_back(encoded);
+        }
+        *self.chunk_bytes += payload.len();
+        self.chunks.push_back(payload.clone());
+    }
+
+    /// Queues a Data frame carrying `message`; a large one
+    /// ([`SHARE_THRESHOLD`]) is not copied.
+    pub fn push_data_bytes(&mut self, stream_id: u32, message: &Bytes) -> Result<(), Oversize> {
+        if message.len() < SHARE_THRESHOLD {
+            return self.push_data(stream_id, message);
+        }
+        self.check(message.len())?;
+        begin(
+            self.buf,
+            0,
+            stream_id,
+            MessageType::DATA,
+            Flags::EMPTY,
+            message.len(),
+        );
+        self.share(message);
+        Ok(())
+    }
+
+    /// Queues a Request frame whose `request.payload` is `payload`'s bytes;
+    /// a large payload ([`SHARE_THRESHOLD`]) is not copied.
+    pub fn push_request_bytes(
+        &mut self,
+        stream_id: u32,
+        flags: Flags,
+        request: &RequestRef<'_>,
+        payload: &Bytes,
+    ) -> Result<(), Oversize> {
+        if payload.len() < SHARE_THRESHOLD {
+            return self.push_request(stream_id, flags, request);
+        }
+        let length = request.encoded_len();
+        self.check(length)?;
+        begin(
+            self.buf,
+            length - payload.len(),
+            stream_id,
+            MessageType::REQUEST,
+            flags,
+            length,
+        );
+        request.encode_head(self.buf);
+        self.share(payload);
+        request.encode_tail(self.buf);
+        Ok(())
+    }
+
+    /// Queues a Response frame whose `response.payload` is `payload`'s
+    /// bytes; a large payload ([`SHARE_THRESHOLD`]) is not copied.
+    pub fn push_response_bytes(
+        &mut self,
+        stream_id: u32,
+        response: &ResponseRef<'_>,
+        payload: &Bytes,
+    ) -> Result<(), Oversize> {
+        if payload.len() < SHARE_THRESHOLD {
+            return self.push_response(stream_id, response);
+        }
+        let length = response.encoded_len();
+        self.check(length)?;
+        begin(
+            self.buf,
+            length - payload.len(),
+            stream_id,
+            MessageType::RESPONSE,
+            Flags::EMPTY,
+            length,
+        );
+        response.encode_head(self.buf);
+        self.share(payload);
+        Ok(())
+    }
+
     fn check(&self, length: usize) -> Result<(), Oversize> {
         if length > self.max_message_size || length > u32::MAX as usize {
             return Err(Oversize {
@@ -250,7 +375,14 @@ impl Frames<'_> {
         payload: &[u8],
     ) -> Result<(), Oversize> {
         self.check(payload.len())?;
-        begin(self.buf, payload.len(), stream_id, kind, flags);
+        begin(
+            self.buf,
+            payload.len(),
+            stream_id,
+            kind,
+            flags,
+            payload.len(),
+        );
         self.buf.put_slice(payload);
         Ok(())
     }
@@ -269,7 +401,14 @@ impl Frames<'_> {
     ) -> Result<(), Oversize> {
         let length = request.encoded_len();
         self.check(length)?;
-        begin(self.buf, length, stream_id, MessageType::REQUEST, flags);
+        begin(
+            self.buf,
+            length,
+            stream_id,
+            MessageType::REQUEST,
+            flags,
+            length,
+        );
         request.encode(self.buf);
         Ok(())
     }
@@ -288,6 +427,7 @@ impl Frames<'_> {
             stream_id,
             MessageType::RESPONSE,
             Flags::EMPTY,
+            length,
         );
         response.encode(self.buf);
         Ok(())
@@ -319,11 +459,19 @@ impl Frames<'_> {
     }
 }
 
-/// Encodes a frame header, reserving room for the whole frame (at least
-/// [`MIN_CAPACITY`] when the buffer has none, so small frames share one
-/// allocation).
-fn begin(buf: &mut BytesMut, length: usize, stream_id: u32, kind: MessageType, flags: Flags) {
-    let frame = HEADER_LEN + length;
+/// Encodes the header of a frame of `length` payload bytes, reserving room
+/// for the header and the `encoded` bytes that follow it in the buffer (at
+/// least [`MIN_CAPACITY`] when the buffer lacks room, so small frames share
+/// one allocation).
+fn begin(
+    buf: &mut BytesMut,
+    encoded: usize,
+    stream_id: u32,
+    kind: MessageType,
+    flags: Flags,
+    length: usize,
+) {
+    let frame = HEADER_LEN + encoded;
     if buf.capacity() - buf.len() < frame {
         buf.reserve(frame.max(MIN_CAPACITY).max(buf.len()));
     }
@@ -343,7 +491,11 @@ impl Writer {
 
     /// Whether nothing is queued or being written.
     pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty() && self.outbox.lock().buf.is_empty()
+        self.buf.is_empty() && self.chunks.is_empty() && self.outbox.lock().is_empty()
+    }
+
+    fn writing(&self) -> usize {
+        self.buf.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 
     /// Whether the queue is at or above its high-water mark.
@@ -364,19 +516,57 @@ impl Writer {
     ) -> Poll<io::Result<()>> {
         let high_water = self.outbox.shared.high_water;
         loop {
-            if self.buf.is_empty() {
+            if self.buf.is_empty() && self.chunks.is_empty() {
                 let mut state = self.outbox.lock();
-                if state.buf.is_empty() {
+                if state.is_empty() {
                     state.writing = 0;
                     let waiting = std::mem::take(&mut state.waiting);
                     drop(state);
                     waiting.into_iter().for_each(Waker::wake);
                     break;
                 }
-                // Swap: producers fill the (empty) buffer just written while
-                // this one is written.
-                std::mem::swap(&mut self.buf, &mut state.buf);
-                state.writing = self.buf.len();
+                if state.chunks.is_empty() {
+                    // Swap: producers fill the (empty) buffer just written
+                    // while this one is written.
+                    std::mem::swap(&mut self.buf, &mut state.buf);
+                } else {
+                    std::mem::swap(&mut self.chunks, &mut state.chunks);
+                    state.chunk_bytes = 0;
+                    if !state.buf.is_empty() {
+                        self.chunks.push_back(state.buf.split().freeze());
+                    }
+                }
+                state.writing = self.writing();
+            }
+            while !self.chunks.is_empty() {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let count = self.chunks.len().min(MAX_IOVECS);
+                for (slice, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
+                    *slice = IoSlice::new(chunk);
+                }
+                let n = match Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count]) {
+                    Poll::Ready(result) => result?,
+                    Poll::Pending => {
+                        self.note_written(high_water);
+                        return Poll::Pending;
+                    }
+                };
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                let mut left = n;
+                while left > 0 {
+                    let Some(front) = self.chunks.front_mut() else {
+                        break;
+                    };
+                    if left >= front.len() {
+                        left -= front.len();
+                        self.chunks.pop_front();
+                    } else {
+                        front.advance(left);
+                        left = 0;
+                    }
+                }
             }
             while !self.buf.is_empty() {
                 let n = match Pin::new(&mut *io).poll_write(cx, &self.buf) {
@@ -403,6 +593,11 @@ impl Writer {
             if state.buf.is_empty() && state.buf.capacity() > 0 {
                 state.buf = BytesMut::new();
             }
+            if state.chunks.is_empty() && state.chunks.capacity() > 0 {
+                state.chunks = VecDeque::new();
+            }
+            drop(state);
+            self.chunks = VecDeque::new();
         }
         Pin::new(io).poll_flush(cx)
     }
@@ -411,11 +606,11 @@ impl Writer {
     /// nothing is queued; `false` if something is (the connection should
     /// take another turn instead of parking).
     pub(crate) fn park(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.buf.is_empty() {
+        if !self.buf.is_empty() || !self.chunks.is_empty() {
             return true; // Waiting on the socket, which wakes the task.
         }
         let mut state = self.outbox.lock();
-        if !state.buf.is_empty() || !state.ended.is_empty() {
+        if !state.is_empty() || !state.ended.is_empty() {
             return false;
         }
         match &state.writer {
@@ -428,8 +623,9 @@ impl Writer {
     /// Updates the count of bytes in flight and wakes producers waiting for
     /// room if the queue fell below the high-water mark.
     fn note_written(&mut self, high_water: usize) {
+        let writing = self.writing();
         let mut state = self.outbox.lock();
-        state.writing = self.buf.len();
+        state.writing = writing;
         if state.queued() < high_water && !state.waiting.is_empty() {
             let waiting = std::mem::take(&mut state.waiting);
             drop(state);
@@ -443,12 +639,15 @@ impl Writer {
         let mut state = self.outbox.lock();
         state.closed = true;
         state.buf = BytesMut::new();
+        state.chunks = VecDeque::new();
+        state.chunk_bytes = 0;
         state.writing = 0;
         state.writer = None;
         state.ended = Vec::new();
         let waiting = std::mem::take(&mut state.waiting);
         drop(state);
         self.buf = BytesMut::new();
+        self.chunks = VecDeque::new();
         waiting.into_iter().for_each(Waker::wake);
     }
 }

@@ -37,7 +37,14 @@ impl ReadBuffer {
     }
 
     pub(super) fn decode(&mut self, codec: &mut FrameCodec) -> io::Result<Option<Decoded>> {
-        codec.decode(&mut self.buf)
+        let decoded = codec.decode(&mut self.buf)?;
+        if self.buf.is_empty() && self.buf.capacity() == 0 && decoded.is_some() {
+            // The last frame took the rest of the allocation: drop this
+            // buffer's share of it, so an idle connection does not keep its
+            // last frame's memory alive after the call let go of it.
+            self.buf = BytesMut::new();
+        }
+        Ok(decoded)
     }
 
     /// Reads more bytes. `Ready(Ok(0))` is end of stream.
