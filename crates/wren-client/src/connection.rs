@@ -179,6 +179,9 @@ pub(crate) struct ClientConnection {
     discard: VecDeque<u32>,
     /// The stream whose inbox has messages staged, not yet handed over.
     staged: Option<u32>,
+    /// Reading is paused for this stream's slow caller: it is the only call
+    /// in flight, so no other call waits behind its Data.
+    paused: Option<u32>,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -213,6 +216,7 @@ impl ClientConnection {
             max_concurrent_calls: max_concurrent_calls.max(1),
             discard: VecDeque::new(),
             staged: None,
+            paused: None,
         }
     }
 
@@ -391,11 +395,36 @@ impl ClientConnection {
         }
     }
 
+    /// Resumes reading if the paused stream's caller caught up (or is gone);
+    /// otherwise the task is woken when it takes a batch.
+    fn poll_paused(&mut self, cx: &mut Context<'_>) {
+        let Some(id) = self.paused else {
+            return;
+        };
+        let below = match self.pending.get(&id) {
+            Some(Pending {
+                reply: ReplyTo::Stream(inbox),
+                ..
+            }) => inbox.poll_below(inbox.pause_level() / 2, cx).is_ready(),
+            _ => true,
+        };
+        if below {
+            self.resume(cx);
+        }
+    }
+
+    /// Reads again, taking another turn of the driver to do it.
+    fn resume(&mut self, cx: &mut Context<'_>) {
+        self.paused = None;
+        cx.waker().wake_by_ref();
+    }
+
     /// Hands the messages staged for one stream to its caller.
     fn flush_staged(&mut self, out: &Outbox) {
         let Some(id) = self.staged.take() else {
             return;
         };
+        let solo = self.pending.len() == 1;
         let Some(Pending {
             reply: ReplyTo::Stream(inbox),
             ..
@@ -404,7 +433,17 @@ impl ClientConnection {
             return;
         };
         match inbox.flush() {
-            Ok(()) | Err(PushError::Closed) => {}
+            Ok(()) => {
+                // The only call in flight, and its caller behind: stop
+                // reading (the server's writes then wait, as with a
+                // flow-controlled protocol) until it catches up or another
+                // call starts. With other calls in flight the connection
+                // reads on and buffers, so none of them waits.
+                if solo && inbox.buffered() >= inbox.pause_level() {
+                    self.paused = Some(id);
+                }
+            }
+            Err(PushError::Closed) => {}
             // The caller reads slower than the server sends: this stream
             // fails alone, and the connection keeps reading.
             Err(PushError::Overflow(overflow)) => self.abandon(id, Some(overflow.to_status()), out),
@@ -535,6 +574,7 @@ impl Dispatch for ClientConnection {
         // The read batch is over: hand its messages over.
         self.flush_staged(out);
         self.poll_abandoned(cx, out);
+        self.poll_paused(cx);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);
             self.fresh = true;
@@ -551,6 +591,11 @@ impl Dispatch for ClientConnection {
                 Poll::Ready(None) => self.handles_gone = true,
                 Poll::Pending => break,
             }
+        }
+        if self.paused.is_some() && (self.pending.len() > 1 || self.first.is_some()) {
+            // Another call started: its reply may be behind the paused
+            // stream's Data, so read on.
+            self.resume(cx);
         }
         while !out.is_full() {
             match self.outbound.poll_next_unpin(cx) {
@@ -588,6 +633,10 @@ impl Dispatch for ClientConnection {
         }
         self.held = false;
         false
+    }
+
+    fn wants_read(&self) -> bool {
+        self.paused.is_none()
     }
 
     fn reads_produce_writes(&self) -> bool {

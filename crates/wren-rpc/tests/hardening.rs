@@ -66,6 +66,23 @@ fn probe() -> Methods {
             }
             Ok(Response::new(sum))
         })
+        // Reads every message, pausing 2 ms every hundred: slower than a
+        // client can send.
+        .client_streaming(
+            "Upload",
+            |req: Request<Streaming<EchoPayload>>| async move {
+                let mut parts = req.into_inner();
+                let mut sum = Sum::default();
+                while let Some(part) = parts.message().await? {
+                    sum.sum += part.msg.len() as i32;
+                    sum.num += 1;
+                    if sum.num % 100 == 0 {
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                }
+                Ok(Response::new(sum))
+            },
+        )
         .server_streaming("Replies", |req: Request<Sum>| async move {
             let Sum { sum: size, num } = req.into_inner();
             Ok(Response::new(stream::iter((0..num).map(move |seq| {
@@ -681,4 +698,32 @@ async fn a_stream_past_its_buffer_fails_alone_and_the_connection_goes_on() {
         "{err:?}"
     );
     assert_eq!(echo(&mut client, 2).await.unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_faster_than_its_handler_is_paced_when_it_is_alone() {
+    // 16 MiB in 1 KiB messages, four times the stream buffer, to a handler
+    // slower than the client: the only call on its connection, so the
+    // server stops reading while the handler is behind instead of failing
+    // the stream.
+    let server = server(false);
+    let mut client = server.client().await;
+    let chunk = "u".repeat(1024);
+    let parts = stream::iter(0..16 * 1024).map(move |seq| EchoPayload {
+        seq,
+        msg: chunk.clone(),
+    });
+    let sum: Response<Sum> = within(
+        "the upload",
+        client.client_streaming(Request::new(parts), PROBE, "Upload"),
+    )
+    .await
+    .expect("a paced upload is not failed");
+    assert_eq!(
+        sum.into_inner(),
+        Sum {
+            sum: 16 << 20,
+            num: 16 * 1024
+        }
+    );
 }

@@ -692,9 +692,11 @@ async fn a_caller_that_never_reads_a_server_flood_does_not_block_the_connection(
         .await
         .expect("opens")
         .into_inner();
-    // The server has produced every message; the reply to a call made after
-    // that comes after all of them on the wire.
-    within("the flood to be produced", flood_done).await;
+    // Alone on its connection, the flood is paced: the client stops reading
+    // once its caller is a megabyte behind, and the server's writes wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Another call starts: the client reads on, through the flood's Data
+    // ahead of its reply, and the flood's caller is too far behind to keep.
     connection_still_works(&mut client).await;
 
     let mut read = 0;
@@ -716,6 +718,42 @@ async fn a_caller_that_never_reads_a_server_flood_does_not_block_the_connection(
         "at most a buffer's worth (4 MiB by default, {most} messages) was kept: {read}"
     );
     connection_still_works(&mut client).await;
+    // The server's stream was not held up for good: it produced everything.
+    within("the flood to be produced", flood_done).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_server_stream_read_slowly_by_the_only_caller_is_paced_not_failed() {
+    // 40,000 messages of over 100 bytes (more than the 4 MiB stream buffer
+    // holds), produced as fast as the server can and read with a pause
+    // every thousand: the only call on its connection, so the client stops
+    // reading while its caller is behind instead of failing the stream.
+    let f = fixture(Server::builder());
+    let mut client = f.server.client().await;
+    let mut flood: Streaming<EchoPayload> = client
+        .server_streaming(
+            Request::new(Sum {
+                sum: 100,
+                num: 40_000,
+            }),
+            PROBE,
+            "Flood",
+        )
+        .await
+        .expect("opens")
+        .into_inner();
+    let mut read = 0u32;
+    while let Some(m) = within("a message", flood.message())
+        .await
+        .expect("a paced stream is not failed")
+    {
+        read += 1;
+        assert_eq!(m.seq, read);
+        if read % 1000 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(read, 40_000);
 }
 
 #[tokio::test]

@@ -56,6 +56,10 @@ pub(crate) struct ConnectionConfig {
     pub(crate) tasks: TaskTracker,
 }
 
+/// The longest a connection stops reading for the slow handler of its only
+/// call: a call that arrives meanwhile waits at most this long.
+pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
+
 /// What a call in flight costs its connection's budget on top of its
 /// request's payload and its task's future: the task's header, the call's
 /// state and control, its request's names and metadata.
@@ -108,6 +112,20 @@ where
     spawned: bool,
     /// The stream whose inbox has messages staged, not yet handed over.
     staged: Option<u32>,
+    /// Reading is paused for this stream's slow handler, the only call in
+    /// flight; at most [`MAX_PAUSE`] at a time.
+    paused: Option<u32>,
+    /// Ends a pause. Created with the connection's first pause.
+    pause_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// A pause just ran out: read one batch before pausing again.
+    pause_expired: bool,
+    /// How many batches the paused stream's handler had taken when the
+    /// pause began.
+    paused_at: u64,
+    /// A stream whose handler took nothing during a whole pause: it has
+    /// stopped, not slowed, and pausing for it would only delay its
+    /// failure; the connection no longer pauses for it.
+    stopped: Option<u32>,
 }
 
 impl<S> ServerConnection<S>
@@ -136,6 +154,11 @@ where
             closing: false,
             spawned: false,
             staged: None,
+            paused: None,
+            pause_timer: None,
+            pause_expired: false,
+            paused_at: 0,
+            stopped: None,
         }
     }
 
@@ -372,6 +395,55 @@ where
         }
     }
 
+    /// Pauses reading while the only call in flight is a stream whose
+    /// handler is behind, resuming when it has caught up or after
+    /// [`MAX_PAUSE`], whichever comes first. Pausing slows the client as
+    /// flow control would; bounding the pause bounds what a call that
+    /// arrives meanwhile (its frames behind the stream's in the socket)
+    /// can wait. A handler that takes nothing during a whole pause has
+    /// stopped rather than slowed, and is not paused for again. With other
+    /// calls in flight the connection never pauses: it buffers, and fails a
+    /// stream that falls too far behind.
+    fn poll_pause(&mut self, cx: &mut Context<'_>) {
+        if let Some(id) = self.paused {
+            let inbox = self.streams.get(&id).and_then(|s| s.inbox.as_ref());
+            let caught_up =
+                inbox.is_none_or(|inbox| inbox.poll_below(inbox.pause_level() / 2, cx).is_ready());
+            let timer = self.pause_timer.as_mut().map(|t| t.as_mut().poll(cx));
+            if caught_up || self.streams.len() > 1 || !matches!(timer, Some(Poll::Pending)) {
+                self.paused = None;
+                self.pause_expired = !caught_up;
+                if inbox.is_some_and(|inbox| inbox.takes() == self.paused_at) {
+                    self.stopped = Some(id);
+                }
+                // Reading resumes: take another turn.
+                cx.waker().wake_by_ref();
+            }
+            return;
+        }
+        if std::mem::take(&mut self.pause_expired) || self.streams.len() != 1 {
+            return;
+        }
+        let Some((&id, state)) = self.streams.iter().next() else {
+            return;
+        };
+        let Some(inbox) = &state.inbox else {
+            return;
+        };
+        if inbox.buffered() < inbox.pause_level() || self.stopped == Some(id) {
+            return;
+        }
+        self.paused = Some(id);
+        self.paused_at = inbox.takes();
+        let until = tokio::time::Instant::now() + MAX_PAUSE;
+        match &mut self.pause_timer {
+            Some(timer) => timer.as_mut().reset(until),
+            None => self.pause_timer = Some(Box::pin(tokio::time::sleep_until(until))),
+        }
+        // Register the wake-ups.
+        self.poll_pause(cx);
+    }
+
     /// Forgets the calls whose tasks queued their last frame.
     fn reap(&mut self, out: &Outbox) {
         out.take_ended(&mut self.ended);
@@ -450,6 +522,7 @@ where
             cx.waker().wake_by_ref();
         }
         self.reap(out);
+        self.poll_pause(cx);
         let quiet = self.streams.is_empty();
         if quiet {
             // Give back what the calls grew (the call set is sized by the
@@ -479,6 +552,10 @@ where
             }
         }
         Poll::Pending
+    }
+
+    fn wants_read(&self) -> bool {
+        self.paused.is_none()
     }
 
     fn is_idle(&self) -> bool {

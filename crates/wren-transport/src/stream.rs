@@ -320,6 +320,10 @@ struct Shared {
     receiver_gone: bool,
     /// The connection, waiting for the consumer to go away.
     closed_waker: Option<Waker>,
+    /// The connection, waiting for the consumer to take what is buffered.
+    drained_waker: Option<Waker>,
+    /// Batches the consumer has taken.
+    takes: u64,
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -443,6 +447,41 @@ impl InboxSender {
         s.queued + s.taken
     }
 
+    /// How many times the consumer has taken the buffered messages: it
+    /// made progress between two readings if this changed.
+    pub fn takes(&self) -> u64 {
+        lock(&self.shared).takes
+    }
+
+    /// The stream's buffer limit, in bytes ([`InboxLimits::bytes`]).
+    pub fn limit(&self) -> usize {
+        self.limits.bytes
+    }
+
+    /// Bytes buffered above which a connection whose only call is this
+    /// stream pauses its reads until the consumer has taken half of them:
+    /// half the stream's limit, at most 1 MiB. Pausing then costs no other
+    /// call anything, and slows the sender as flow control would.
+    pub fn pause_level(&self) -> usize {
+        (self.limits.bytes / 2).clamp(1, 1 << 20)
+    }
+
+    /// `Ready` once fewer than `level` bytes are buffered (or the consumer
+    /// is gone); until then the task is woken each time the consumer takes
+    /// a batch. A connection that pauses its reads for a slow consumer
+    /// waits on this.
+    pub fn poll_below(&self, level: usize, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = lock(&self.shared);
+        if s.receiver_gone || s.queued + s.taken < level {
+            return Poll::Ready(());
+        }
+        match &s.drained_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.drained_waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
     /// `Ready` once the consumer has dropped the stream; until then the
     /// task is woken when it does.
     pub fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
@@ -494,14 +533,21 @@ impl Stream for InboxReceiver {
             return Poll::Ready(None);
         }
         let mut s = lock(&this.shared);
-        // The last batch is read: its bytes go back to the budget.
+        // The last batch is read: its bytes go back to the budget, and a
+        // connection waiting for the buffer to drain looks again.
         this.budget.refund(std::mem::take(&mut s.taken));
+        let drained = s.drained_waker.take();
         if !s.queue.is_empty() {
             std::mem::swap(&mut this.batch, &mut s.queue);
             s.taken = std::mem::take(&mut s.queued);
+            s.takes += 1;
             drop(s);
+            wake(drained);
             let message = this.batch.pop_front().expect("a batch is never empty");
             return Poll::Ready(Some(Ok(message)));
+        }
+        if let Some(w) = drained {
+            w.wake_by_ref();
         }
         match s.end.take() {
             Some(end) => {
@@ -525,10 +571,12 @@ impl Drop for InboxReceiver {
         let mut s = lock(&self.shared);
         s.receiver_gone = true;
         s.queue.clear();
+        let drained = s.drained_waker.take();
         self.budget
             .refund(std::mem::take(&mut s.queued) + std::mem::take(&mut s.taken));
         let waker = s.closed_waker.take();
         drop(s);
         wake(waker);
+        wake(drained);
     }
 }
