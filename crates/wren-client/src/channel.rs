@@ -100,11 +100,15 @@ impl Builder {
 
     /// The most reply bytes buffered for one streaming call whose caller
     /// has not read them (each message counts 64 bytes more than its
-    /// length). The connection never stops reading for a slow caller —
-    /// that would stall every other call on it — so a server that gets
-    /// further ahead than this (or than [`Builder::connection_budget`]
-    /// allows) fails that call alone with `RESOURCE_EXHAUSTED`. A message
-    /// always fits into an empty buffer. Default: 4 MiB.
+    /// length). While other calls are in flight the connection never stops
+    /// reading for a slow caller — that would stall them — so a server that
+    /// gets further ahead than this (or than [`Builder::connection_budget`]
+    /// allows) fails that call alone with `RESOURCE_EXHAUSTED`. When the
+    /// stream is the connection's only call, the connection instead stops
+    /// reading once its caller is half this far behind (at most 1 MiB),
+    /// until the caller catches up or another call starts; the server's
+    /// writes then wait. A message always fits into an empty buffer.
+    /// Default: 4 MiB.
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Builder {
         self.inbox.bytes = bytes;

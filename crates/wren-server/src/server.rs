@@ -150,13 +150,16 @@ impl<L> Server<L> {
     /// them yet (each message counts 64 bytes more than its length).
     ///
     /// ttrpc has no flow control, and every call of a connection shares its
-    /// socket, so the server never stops reading to wait for a slow
-    /// handler: that would stall every other call behind the stream's Data.
-    /// A handler that falls further behind than this (or than the
-    /// connection's budget allows) fails its own stream with
+    /// socket, so while other calls are in flight the server never stops
+    /// reading to wait for a slow handler: that would stall them behind the
+    /// stream's Data. A handler that falls further behind than this (or than
+    /// the connection's budget allows) fails its own stream with
     /// `RESOURCE_EXHAUSTED`; the stream's later Data is dropped and the
-    /// connection's other calls go on. A message always fits into an empty
-    /// buffer. Default: 4 MiB ([`DEFAULT_STREAM_BUFFER`](wren_transport::DEFAULT_STREAM_BUFFER)).
+    /// connection's other calls go on. When the stream is the connection's
+    /// only call, the server instead pauses its reads (at most 100 ms at a
+    /// time) once the handler is half this far behind, which slows the
+    /// client down. A message always fits into an empty buffer.
+    /// Default: 4 MiB ([`DEFAULT_STREAM_BUFFER`](wren_transport::DEFAULT_STREAM_BUFFER)).
     #[must_use]
     pub fn max_buffered_bytes_per_stream(mut self, bytes: usize) -> Self {
         self.inbox.bytes = bytes;
