@@ -177,8 +177,10 @@ pub(crate) struct ClientConnection {
     /// Calls given up locally while their server may still send frames for
     /// them: those are dropped quietly. Oldest first, bounded.
     discard: VecDeque<u32>,
-    /// The stream whose inbox has messages staged, not yet handed over.
+    /// The stream whose messages are staged, not yet handed over.
     staged: Option<u32>,
+    /// Its messages, read in this batch: handed over under one lock.
+    staged_messages: Vec<Bytes>,
     /// Reading is paused for this stream's slow caller: it is the only call
     /// in flight, so no other call waits behind its Data.
     paused: Option<u32>,
@@ -216,6 +218,7 @@ impl ClientConnection {
             max_concurrent_calls: max_concurrent_calls.max(1),
             discard: VecDeque::new(),
             staged: None,
+            staged_messages: Vec::new(),
             paused: None,
         }
     }
@@ -299,6 +302,10 @@ impl ClientConnection {
 
     /// Forgets call `id`, stops its request stream, and returns its state.
     fn take(&mut self, id: u32) -> Option<Pending> {
+        if self.staged == Some(id) {
+            // Messages read before the call's end are still delivered.
+            self.hand_over_staged();
+        }
         let pending = self.pending.remove(&id)?;
         if let Some(abort) = &pending.outbound {
             abort.abort();
@@ -350,6 +357,11 @@ impl ClientConnection {
     fn on_data(&mut self, frame: Frame, out: &Outbox) {
         let id = frame.stream_id;
         let closing = frame.flags.contains(Flags::REMOTE_CLOSED);
+        if !closing && self.staged == Some(id) && !frame.flags.contains(Flags::NO_DATA) {
+            // The next message of the stream being staged: no lookup.
+            self.staged_messages.push(frame.payload);
+            return;
+        }
         let Some(pending) = self.pending.get(&id) else {
             if self.discard.contains(&id) {
                 if closing {
@@ -373,14 +385,8 @@ impl ClientConnection {
             if self.staged.is_some_and(|staged| staged != id) {
                 self.flush_staged(out);
             }
-            if let Some(Pending {
-                reply: ReplyTo::Stream(inbox),
-                ..
-            }) = self.pending.get_mut(&id)
-            {
-                inbox.stage(frame.payload);
-                self.staged = Some(id);
-            }
+            self.staged_messages.push(frame.payload);
+            self.staged = Some(id);
         }
         if closing {
             self.flush_staged(out);
@@ -393,6 +399,21 @@ impl ClientConnection {
                 self.received_all(id);
             }
         }
+    }
+
+    /// Hands the staged messages to their stream's inbox, returning the
+    /// stream and how it went; `None` if nothing was staged.
+    fn hand_over_staged(&mut self) -> Option<(u32, Result<(), PushError>)> {
+        let id = self.staged.take()?;
+        let result = match self.pending.get_mut(&id) {
+            Some(Pending {
+                reply: ReplyTo::Stream(inbox),
+                ..
+            }) => inbox.push_all(&mut self.staged_messages),
+            _ => Ok(()),
+        };
+        self.staged_messages.clear();
+        Some((id, result))
     }
 
     /// Resumes reading if the paused stream's caller caught up (or is gone);
@@ -421,7 +442,7 @@ impl ClientConnection {
 
     /// Hands the messages staged for one stream to its caller.
     fn flush_staged(&mut self, out: &Outbox) {
-        let Some(id) = self.staged.take() else {
+        let Some((id, result)) = self.hand_over_staged() else {
             return;
         };
         let solo = self.pending.len() == 1;
@@ -432,7 +453,7 @@ impl ClientConnection {
         else {
             return;
         };
-        match inbox.flush() {
+        match result {
             Ok(()) => {
                 // The only call in flight, and its caller behind: stop
                 // reading (the server's writes then wait, as with a
@@ -648,6 +669,8 @@ impl Dispatch for ClientConnection {
     }
 
     fn on_close(&mut self, error: Option<&io::Error>) {
+        // What was read before the end is still delivered, then the end.
+        self.hand_over_staged();
         let closed = ConnectionClosed::new(error.map(|e| e.to_string()));
         for (_, pending) in self.pending.drain() {
             pending.reply.fail(closed.clone().into_status());

@@ -370,7 +370,17 @@ impl InboxSender {
     /// the consumer once. The first message that does not fit is refused
     /// (see [`PushError`]) and the rest are dropped with it.
     pub fn flush(&mut self) -> Result<(), PushError> {
-        if self.staged.is_empty() {
+        let mut staged = std::mem::take(&mut self.staged);
+        let result = self.push_all(&mut staged);
+        // Keep the (emptied) vector for the next batch.
+        self.staged = staged;
+        result
+    }
+
+    /// Hands `messages` over under one lock, in order, leaving the vector
+    /// empty, as [`InboxSender::flush`] does with staged ones.
+    pub fn push_all(&mut self, staged: &mut Vec<Bytes>) -> Result<(), PushError> {
+        if staged.is_empty() {
             return Ok(());
         }
         let mut s = lock(&self.shared);
@@ -380,7 +390,6 @@ impl InboxSender {
         } else if s.end.is_some() {
             result = Err(PushError::Closed);
         }
-        let mut staged = std::mem::take(&mut self.staged);
         if result.is_ok() {
             for message in staged.drain(..) {
                 let cost = message.len() + MESSAGE_OVERHEAD;
@@ -406,9 +415,7 @@ impl InboxSender {
         }
         let waker = s.waker.take();
         drop(s);
-        // Keep the (emptied) vector for the next batch.
         staged.clear();
-        self.staged = staged;
         wake(waker);
         result
     }
