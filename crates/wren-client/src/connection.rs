@@ -14,8 +14,8 @@ use wren_transport::codec::{
     ByteStr, Flags, Frame, Header, MessageType, Metadata, RequestRef, Status, proto,
 };
 use wren_transport::{
-    BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
-    drop_guarded,
+    BatchEnd, BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
+    drop_guarded, poll_batch,
 };
 
 pub(crate) type Reply = Result<Bytes, Status>;
@@ -117,21 +117,10 @@ impl Stream for Tagged {
             return Poll::Ready(None);
         };
         let mut messages = Vec::new();
-        let mut end = None;
-        while messages.len() < BATCH {
-            match inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(message))) => messages.push(message),
-                Poll::Ready(Some(Err(status))) => {
-                    end = Some(Err(status));
-                    break;
-                }
-                Poll::Ready(None) => {
-                    end = Some(Ok(()));
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
+        let end = match poll_batch(inner, cx, &mut messages, BATCH) {
+            BatchEnd::End(end) => Some(end),
+            BatchEnd::Full | BatchEnd::Pending => None,
+        };
         if end.is_some() {
             if let Some(inner) = self.inner.take() {
                 drop_guarded("request stream", inner);

@@ -28,8 +28,8 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use wren_transport::codec::{Flags, MessageType, ResponseRef, Status};
 use wren_transport::{
-    Body, BodyStream, BoxError, Frames, Outbox, Response, Side, drop_guarded, panic_status,
-    status_from_error,
+    BatchEnd, Body, BodyStream, BoxError, Frames, Outbox, Response, Side, drop_guarded,
+    panic_status, poll_batch, status_from_error,
 };
 
 /// How long after its deadline a call is ended even if the layers around
@@ -233,25 +233,11 @@ where
                 return Poll::Ready(());
             };
             let batch = this.batch;
-            let mut end = None;
-            let mut pending = false;
-            while batch.len() < BATCH {
-                match stream.as_mut().poll_next(cx) {
-                    Poll::Ready(Some(Ok(message))) => batch.push(message),
-                    Poll::Ready(Some(Err(status))) => {
-                        end = Some(Err(status));
-                        break;
-                    }
-                    Poll::Ready(None) => {
-                        end = Some(Ok(()));
-                        break;
-                    }
-                    Poll::Pending => {
-                        pending = true;
-                        break;
-                    }
-                }
-            }
+            let (end, pending) = match poll_batch(stream, cx, batch, BATCH) {
+                BatchEnd::Full => (None, false),
+                BatchEnd::Pending => (None, true),
+                BatchEnd::End(end) => (Some(end), false),
+            };
             let id = *this.stream_id;
             if !batch.is_empty() {
                 let oversize = this.out.frames(|f| {

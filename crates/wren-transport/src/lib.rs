@@ -49,8 +49,8 @@ pub use crate::ids::{NameHasher, NameMap, StreamIdHasher, StreamMap};
 pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::stream::{
-    BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender, MESSAGE_OVERHEAD,
-    MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox,
+    BatchEnd, BodyStream, Budget, DEFAULT_STREAM_BUFFER, InboxLimits, InboxSender,
+    MESSAGE_OVERHEAD, MethodKind, Overflow, OverflowBound, PushError, Streaming, inbox, poll_batch,
 };
 
 pub use wren_codec as codec;

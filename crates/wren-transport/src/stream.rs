@@ -587,3 +587,34 @@ impl Drop for InboxReceiver {
         wake(drained);
     }
 }
+
+/// How taking a batch of messages from a stream ended
+/// ([`poll_batch`]).
+#[derive(Debug)]
+pub enum BatchEnd {
+    /// The batch is full; the stream may have more ready.
+    Full,
+    /// The stream has nothing ready; the task will be woken when it does.
+    Pending,
+    /// The stream ended: cleanly, or with a status.
+    End(Result<(), Status>),
+}
+
+/// Takes the messages `stream` has ready into `batch`, until it holds `max`
+/// or the stream is pending or ends: what a connection sends in one go.
+pub fn poll_batch(
+    stream: &mut BodyStream,
+    cx: &mut Context<'_>,
+    batch: &mut Vec<Bytes>,
+    max: usize,
+) -> BatchEnd {
+    while batch.len() < max {
+        match stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(message))) => batch.push(message),
+            Poll::Ready(Some(Err(status))) => return BatchEnd::End(Err(status)),
+            Poll::Ready(None) => return BatchEnd::End(Ok(())),
+            Poll::Pending => return BatchEnd::Pending,
+        }
+    }
+    BatchEnd::Full
+}
