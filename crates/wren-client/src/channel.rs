@@ -12,7 +12,6 @@ use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
-use tokio_util::sync::PollSender;
 use tower_service::Service;
 use wren_transport::codec::{DEFAULT_MAX_MESSAGE_SIZE, RequestRef, Status};
 use wren_transport::{
@@ -51,7 +50,7 @@ pub const DEFAULT_CHANNEL_BUDGET: usize = 64 << 20;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Channel {
-    pub(crate) tx: PollSender<Command>,
+    pub(crate) tx: mpsc::Sender<Command>,
     pub(crate) max_message_size: usize,
     pub(crate) inbox: InboxLimits,
     pub(crate) budget: Budget,
@@ -80,8 +79,9 @@ impl Builder {
         self
     }
 
-    /// How many calls may wait to be written before callers wait in
-    /// `poll_ready`. Default: 1024.
+    /// How many calls may wait to be written; a call made while the queue
+    /// is full waits for room in its response future (and its deadline
+    /// bounds that wait). Default: 1024.
     #[must_use]
     pub fn queue_size(mut self, calls: usize) -> Builder {
         self.queue = calls.max(1);
@@ -126,7 +126,7 @@ impl Builder {
 
     pub(crate) fn channel(&self, tx: mpsc::Sender<Command>) -> Channel {
         Channel {
-            tx: PollSender::new(tx),
+            tx,
             max_message_size: self.settings.max_message_size,
             inbox: self.inbox,
             budget: Budget::new(self.budget),
@@ -203,9 +203,7 @@ impl Channel {
 
     /// Whether the connection has closed; every call now fails with `UNAVAILABLE`.
     pub fn is_closed(&self) -> bool {
-        // `PollSender::is_closed` only reports a local `close()`; whether the
-        // connection task (the receiver) has gone is on the inner sender.
-        self.tx.is_closed() || self.tx.get_ref().is_none_or(|tx| tx.is_closed())
+        self.tx.is_closed()
     }
 }
 
@@ -214,10 +212,14 @@ impl Service<Request<Body>> for Channel {
     type Error = Status;
     type Future = ResponseFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        self.tx
-            .poll_reserve(cx)
-            .map_err(|_| ConnectionClosed::default().into_status())
+    /// Ready unless the connection is gone. A channel takes every call: one
+    /// made while [`Builder::queue_size`] calls already wait to be written
+    /// waits, in its response future, for room in the queue.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        if self.tx.is_closed() {
+            return Poll::Ready(Err(ConnectionClosed::default().into_status()));
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<Body>) -> ResponseFuture {
@@ -283,22 +285,25 @@ impl Service<Request<Body>> for Channel {
             outbound,
             reply,
         };
-        if self.tx.send_item(cmd).is_err() {
-            return ResponseFuture::failed(ConnectionClosed::default().into_status());
-        }
-        if let State::Streaming(_) = waiting {
-            return ResponseFuture {
-                state: waiting,
-                deadline: None,
-            };
-        }
-        let State::Waiting { rx } = waiting else {
-            unreachable!("a one-reply call waits on a oneshot")
+        let deadline = match waiting {
+            State::Waiting { .. } => deadline.map(|d| tokio::time::sleep_until(d.into())),
+            _ => None,
         };
-        ResponseFuture {
-            state: State::Waiting { rx },
-            deadline: deadline.map(|d| tokio::time::sleep_until(d.into())),
-        }
+        let state = match self.tx.try_send(cmd) {
+            Ok(()) => waiting,
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return ResponseFuture::failed(ConnectionClosed::default().into_status());
+            }
+            Err(mpsc::error::TrySendError::Full(cmd)) => {
+                // The queue is full: wait for room, then for the reply.
+                let tx = self.tx.clone();
+                State::Queued {
+                    send: Box::pin(async move { tx.send(cmd).await.is_ok() }),
+                    then: Box::new(waiting),
+                }
+            }
+        };
+        ResponseFuture { state, deadline }
     }
 }
 
@@ -312,14 +317,30 @@ pin_project! {
     }
 }
 
-#[derive(Debug)]
 enum State {
     Failed(Option<Status>),
+    /// Waiting for room in the connection's queue (`Ready(false)`: the
+    /// connection is gone), then `then`.
+    Queued {
+        send: Pin<Box<dyn Future<Output = bool> + Send>>,
+        then: Box<State>,
+    },
     Waiting {
         rx: oneshot::Receiver<Reply>,
     },
     /// A streamed reply: the response is ready at once, its messages follow.
     Streaming(Option<Body>),
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            State::Failed(status) => f.debug_tuple("Failed").field(status).finish(),
+            State::Queued { .. } => f.write_str("Queued"),
+            State::Waiting { .. } => f.write_str("Waiting"),
+            State::Streaming(_) => f.write_str("Streaming"),
+        }
+    }
 }
 
 impl ResponseFuture {
@@ -335,27 +356,51 @@ impl Future for ResponseFuture {
     type Output = Result<Response<Body>, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.state {
-            State::Failed(status) => {
-                Poll::Ready(Err(status.take().expect("polled after completion")))
-            }
-            State::Streaming(body) => Poll::Ready(Ok(Response::new(
-                body.take().expect("polled after completion"),
-            ))),
-            State::Waiting { rx } => {
-                if let Poll::Ready(reply) = Pin::new(rx).poll(cx) {
-                    return Poll::Ready(match reply {
-                        Ok(Ok(payload)) => Ok(Response::new(Body::new(payload))),
-                        Ok(Err(status)) => Err(status),
-                        Err(_) => Err(ConnectionClosed::default().into_status()),
-                    });
+        let mut this = self.project();
+        loop {
+            match this.state {
+                State::Queued { send, then } => match send.as_mut().poll(cx) {
+                    Poll::Ready(true) => {
+                        let then = std::mem::replace(&mut **then, State::Failed(None));
+                        *this.state = then;
+                    }
+                    Poll::Ready(false) => {
+                        *this.state = State::Failed(None);
+                        return Poll::Ready(Err(ConnectionClosed::default().into_status()));
+                    }
+                    Poll::Pending => {
+                        // The deadline bounds the wait for room too; the
+                        // call was never sent.
+                        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                            ready!(deadline.poll(cx));
+                            *this.state = State::Failed(None);
+                            return Poll::Ready(Err(Side::Client.deadline_exceeded()));
+                        }
+                        return Poll::Pending;
+                    }
+                },
+                State::Failed(status) => {
+                    return Poll::Ready(Err(status.take().expect("polled after completion")));
                 }
-                if let Some(deadline) = this.deadline.as_pin_mut() {
-                    ready!(deadline.poll(cx));
-                    return Poll::Ready(Err(Side::Client.deadline_exceeded()));
+                State::Streaming(body) => {
+                    return Poll::Ready(Ok(Response::new(
+                        body.take().expect("polled after completion"),
+                    )));
                 }
-                Poll::Pending
+                State::Waiting { rx } => {
+                    if let Poll::Ready(reply) = Pin::new(rx).poll(cx) {
+                        return Poll::Ready(match reply {
+                            Ok(Ok(payload)) => Ok(Response::new(Body::new(payload))),
+                            Ok(Err(status)) => Err(status),
+                            Err(_) => Err(ConnectionClosed::default().into_status()),
+                        });
+                    }
+                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                        ready!(deadline.poll(cx));
+                        return Poll::Ready(Err(Side::Client.deadline_exceeded()));
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }

@@ -727,3 +727,21 @@ async fn an_upload_faster_than_its_handler_is_paced_when_it_is_alone() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_past_a_full_queue_wait_for_room_and_are_all_served() {
+    // A one-slot queue between callers and the connection: 300 calls at
+    // once wait in their response futures, none is refused.
+    let server = server(false);
+    let io = tokio::net::UnixStream::connect(&server.path).await.unwrap();
+    let client = Client::new(Channel::builder().queue_size(1).connect_with(io));
+    let mut calls = JoinSet::new();
+    for n in 0..300 {
+        let mut client = client.clone();
+        calls.spawn(async move { echo(&mut client, n).await.map(|got| (n, got)) });
+    }
+    while let Some(result) = within("the queued calls", calls.join_next()).await {
+        let (sent, got) = result.unwrap().expect("served");
+        assert_eq!(sent, got);
+    }
+}
