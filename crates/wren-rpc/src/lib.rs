@@ -260,7 +260,7 @@ pub mod server {
     pub use wren_server::{
         AcceptFuture, AcceptHook, DEFAULT_CONNECTION_BUDGET, DEFAULT_HANDSHAKE_TIMEOUT,
         DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Methods, NamedService,
-        PeerPolicy, PolicyError, Router, Routes, ShutdownHandle, interceptor,
+        PeerPolicy, PolicyError, Router, Routes, RoutesFuture, ShutdownHandle, interceptor,
     };
 
     // Documented once, elsewhere in this crate.

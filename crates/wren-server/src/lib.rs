@@ -30,7 +30,7 @@ pub use crate::accept::{AcceptFuture, AcceptHook, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::methods::Methods;
 pub use crate::policy::{PeerPolicy, PolicyError};
-pub use crate::routes::{NamedService, Routes};
+pub use crate::routes::{NamedService, Routes, RoutesFuture};
 pub use crate::server::{
     DEFAULT_CONNECTION_BUDGET, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_SHUTDOWN_TIMEOUT, Router,
     Server,

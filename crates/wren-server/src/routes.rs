@@ -1,13 +1,20 @@
 //! [`Routes`]: services by full name, as one tower service.
 
+use std::any::{Any, TypeId};
 use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
+use pin_project_lite::pin_project;
 use tower_service::Service;
 use wren_transport::{
-    Body, BoxError, MethodKind, NameMap, Request, Response, codec::Status, status_from_error,
+    Body, BoxError, MethodKind, NameMap, Request, Response, codec::Status, panic_status,
+    status_from_error,
 };
 
 use crate::guard::Guarded;
@@ -31,8 +38,12 @@ pub trait NamedService {
 /// Tells how each method of a service streams.
 type Kinds = Arc<dyn Fn(&str) -> MethodKind + Send + Sync>;
 
+/// A handler's future, type-erased: what generated services and
+/// [`Methods`](crate::Methods) return, so routing passes it on as it is.
+type Handler = BoxFuture<'static, Result<Response<Body>, Status>>;
+
 trait Route: Send + Sync {
-    fn call(&self, req: Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>>;
+    fn call(&self, req: Request<Body>) -> Handler;
     fn kind(&self, method: &str) -> MethodKind;
 }
 
@@ -51,18 +62,53 @@ where
         self.kinds.as_ref().map_or(MethodKind::Unary, |k| k(method))
     }
 
-    fn call(&self, req: Request<Body>) -> BoxFuture<'static, Result<Response<Body>, Status>> {
+    fn call(&self, req: Request<Body>) -> Handler {
         let mut svc = self.service.clone();
-        let deadline = req.deadline();
-        Box::pin(Guarded::new(
-            async move {
-                futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
-                    .await
-                    .map_err(|e| status_from_error(e.into()))?;
-                svc.call(req).await.map_err(|e| status_from_error(e.into()))
-            },
-            deadline,
-        ))
+        // (A call whose deadline has passed takes the slow path: `Guarded`
+        // fails it without polling, so no handler code runs at all.)
+        let expired = req.deadline().is_some_and(|d| Instant::now() >= d);
+        if TypeId::of::<S::Future>() == TypeId::of::<Handler>() && !expired {
+            // A service that is always ready and already returns a boxed
+            // handler future (every generated service, `Methods`): call it
+            // now and hand its future on, instead of boxing it a second
+            // time inside an `async` block. A panic here is the handler's,
+            // as it would be inside the block.
+            let ready = catch_unwind(AssertUnwindSafe(|| {
+                svc.poll_ready(&mut Context::from_waker(Waker::noop()))
+            }));
+            match ready {
+                Ok(Poll::Ready(Ok(()))) => {
+                    return match catch_unwind(AssertUnwindSafe(|| svc.call(req))) {
+                        Ok(future) => {
+                            let mut future = Some(future);
+                            match (&mut future as &mut dyn Any).downcast_mut::<Option<Handler>>() {
+                                Some(handler) => handler.take().expect("just set"),
+                                None => unreachable!("the type ids matched"),
+                            }
+                        }
+                        Err(panic) => {
+                            let status = panic_status("handler", &*panic);
+                            Box::pin(std::future::ready(Err(status)))
+                        }
+                    };
+                }
+                Ok(Poll::Ready(Err(e))) => {
+                    let status = status_from_error(e.into());
+                    return Box::pin(std::future::ready(Err(status)));
+                }
+                Ok(Poll::Pending) => {} // Wait for it below, with a real waker.
+                Err(panic) => {
+                    let status = panic_status("handler", &*panic);
+                    return Box::pin(std::future::ready(Err(status)));
+                }
+            }
+        }
+        Box::pin(async move {
+            futures_util::future::poll_fn(|cx| svc.poll_ready(cx))
+                .await
+                .map_err(|e| status_from_error(e.into()))?;
+            svc.call(req).await.map_err(|e| status_from_error(e.into()))
+        })
     }
 }
 
@@ -148,22 +194,54 @@ impl fmt::Debug for Routes {
     }
 }
 
+pin_project! {
+    /// The future of a call through [`Routes`]: the handler's future, with
+    /// the call's deadline and the handler's panics decided here, inside
+    /// the server's layers (`DEADLINE_EXCEEDED`, `INTERNAL`).
+    pub struct RoutesFuture {
+        #[pin]
+        inner: Guarded<Handler>,
+    }
+}
+
+impl Future for RoutesFuture {
+    type Output = Result<Response<Body>, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl fmt::Debug for RoutesFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoutesFuture").finish_non_exhaustive()
+    }
+}
+
 impl Service<Request<Body>> for Routes {
     type Response = Response<Body>;
     type Error = Status;
-    type Future = BoxFuture<'static, Result<Response<Body>, Status>>;
+    type Future = RoutesFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        match self.map.get(req.service()) {
-            Some(route) => route.call(req),
-            None => {
-                let status = Status::unimplemented(format!("service {}", req.service()));
-                Box::pin(std::future::ready(Err(status)))
+        let (handler, deadline): (Handler, _) = match self.map.get(req.service()) {
+            Some(route) => {
+                let deadline = req.deadline();
+                (route.call(req), deadline)
             }
+            None => {
+                // Go answers an unknown service before it looks at the
+                // deadline: so does wren.
+                let status = Status::unimplemented(format!("service {}", req.service()));
+                (Box::pin(std::future::ready(Err(status))), None)
+            }
+        };
+        RoutesFuture {
+            inner: Guarded::new(handler, deadline),
         }
     }
 }
