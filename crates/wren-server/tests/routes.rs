@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use tower_service::Service;
 use wren_server::{MethodKind, NamedService, Routes};
+use wren_test_support::within;
 use wren_transport::codec::{Code, Status};
 use wren_transport::{Body, Request, Response};
 
@@ -73,12 +74,6 @@ fn request(method: &'static str) -> Request<Body> {
     let mut req = Request::new(Body::new("hi".into()));
     req.set_path("test.Eager", method);
     req
-}
-
-async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), f)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish"))
 }
 
 #[tokio::test]
