@@ -16,7 +16,7 @@ use tower_service::Service;
 use wren_transport::codec::{DEFAULT_MAX_MESSAGE_SIZE, RequestRef, Status};
 use wren_transport::{
     Body, Budget, CatchPanic, Connection, ConnectionClosed, ConnectionSettings, DeadlineStream,
-    InboxLimits, Request, Response, Side, inbox,
+    InboxLimits, Request, Response, Side, StreamIdSlot, inbox,
 };
 
 use crate::connection::{ClientConnection, Command, Reply, ReplyTo};
@@ -284,6 +284,7 @@ impl Service<Request<Body>> for Channel {
             kind,
             outbound,
             reply,
+            stream_id_slot: parts.extensions.get::<StreamIdSlot>().cloned(),
         };
         let deadline = match waiting {
             State::Waiting { .. } => deadline.map(|d| tokio::time::sleep_until(d.into())),

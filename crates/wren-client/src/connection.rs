@@ -15,7 +15,7 @@ use wren_transport::codec::{
 };
 use wren_transport::{
     BatchEnd, BodyStream, ConnectionClosed, Dispatch, InboxSender, MethodKind, Outbox, PushError,
-    drop_guarded, poll_batch,
+    StreamIdSlot, drop_guarded, poll_batch,
 };
 
 pub(crate) type Reply = Result<Bytes, Status>;
@@ -66,6 +66,9 @@ pub(crate) struct Command {
     /// The request messages of a client-streaming or bidi call.
     pub(crate) outbound: Option<BodyStream>,
     pub(crate) reply: ReplyTo,
+    /// Told the call's stream id once it is written (from the request's
+    /// extensions).
+    pub(crate) stream_id_slot: Option<StreamIdSlot>,
 }
 
 impl std::fmt::Debug for Command {
@@ -263,6 +266,9 @@ impl ClientConnection {
             return;
         }
         self.next_id = id.checked_add(2);
+        if let Some(slot) = &cmd.stream_id_slot {
+            slot.set(id);
+        }
         let outbound = cmd.outbound.map(|inner| {
             let (handle, registration) = AbortHandle::new_pair();
             let tagged = Tagged {

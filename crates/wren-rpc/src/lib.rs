@@ -301,7 +301,7 @@ pub mod transport {
         take_listen_fds,
     };
     pub use wren_transport::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
-    pub use wren_transport::{ConnectionClosed, is_closed, status_from_error};
+    pub use wren_transport::{ConnectionClosed, StreamIdSlot, is_closed, status_from_error};
     pub use wren_transport::{DEFAULT_STREAM_BUFFER, MESSAGE_OVERHEAD};
 
     #[doc(no_inline)]

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tracing::Span;
-use wren_transport::BoxError;
 use wren_transport::codec::{Code, Status};
+use wren_transport::{BoxError, StreamIdSlot};
 
 /// Which end of a call a span describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,9 @@ pub(crate) struct CallSpan {
     pub(crate) span: Span,
     pub(crate) side: Side,
     pub(crate) counts: Arc<Counts>,
+    /// A client call's stream id, filled in by its connection; recorded
+    /// when the call ends.
+    pub(crate) stream_id: Option<StreamIdSlot>,
     started: Instant,
     deadline: Option<Instant>,
     done: bool,
@@ -62,6 +65,7 @@ impl CallSpan {
             span,
             side,
             counts: Arc::default(),
+            stream_id: None,
             started: Instant::now(),
             deadline,
             done: false,
@@ -85,6 +89,9 @@ impl CallSpan {
         span.record("rpc.ttrpc.status_code", code.as_i32());
         span.record("status", code.description());
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
+        if let Some(id) = self.stream_id.as_ref().and_then(StreamIdSlot::get) {
+            span.record("stream_id", id);
+        }
         span.record("messages_in", self.counts.inbound.load(Ordering::Relaxed));
         span.record("messages_out", self.counts.outbound.load(Ordering::Relaxed));
         if code != Code::Ok {

@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::field::Empty;
-use wren_transport::{Body, MethodKind, Peer, Request, Response};
+use wren_transport::{Body, MethodKind, Peer, Request, Response, StreamIdSlot};
 
 use crate::body::{CountRequest, TracedBody};
 use crate::call::{CallSpan, Outcome, Side, status_of};
@@ -29,7 +29,7 @@ use crate::call::{CallSpan, Outcome, Side, status_of};
 /// | `rpc.system` | `ttrpc` |
 /// | `rpc.service`, `rpc.method` | the full service name and the method |
 /// | `rpc.ttrpc.kind` | `unary`, `client_streaming`, `server_streaming` or `bidi` |
-/// | `stream_id` | the call's stream id, where the server knows it |
+/// | `stream_id` | the call's stream id: on a server from the start, on a client once its connection has written the call (recorded when it ends) |
 /// | `peer` | server: the peer's address and credentials; client: the label given to [`TraceLayer::peer`] |
 /// | `deadline_ms` | the time left until the deadline when the call started, in milliseconds |
 /// | `status`, `rpc.ttrpc.status_code` | the final status: its name (`OK`, `DEADLINE_EXCEEDED`, ...) and number |
@@ -222,7 +222,6 @@ where
 
     fn call(&mut self, req: Request<Body>) -> ResponseFuture<S::Future> {
         let span = self.layer.span(&req);
-        #[cfg_attr(not(feature = "opentelemetry"), allow(unused_mut))]
         let mut req = req;
         #[cfg(feature = "opentelemetry")]
         crate::otel::propagate(
@@ -231,7 +230,13 @@ where
             &span,
             &mut req,
         );
-        let call = CallSpan::new(span, self.layer.side, req.deadline());
+        let mut call = CallSpan::new(span, self.layer.side, req.deadline());
+        if call.side == Side::Client {
+            // The connection picks the stream id when it writes the call.
+            let slot = StreamIdSlot::new();
+            req.extensions_mut().insert(slot.clone());
+            call.stream_id = Some(slot);
+        }
         let req = if req.get_ref().is_stream() {
             let (side, counts) = (call.side, Arc::clone(&call.counts));
             req.map(|body| CountRequest::wrap(body, side, counts))

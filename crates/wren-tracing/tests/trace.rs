@@ -245,6 +245,8 @@ fn unary_ok_on_both_sides() {
         );
         let client = rec.closed("client", "Echo").await;
         assert_eq!(client.get("peer"), Some("unix://traced.sock"));
+        // The client learns the id when its connection writes the call.
+        assert_eq!(client.get("stream_id"), Some("1"));
         f.stop().await;
     });
 }
@@ -264,6 +266,8 @@ fn an_error_status_is_recorded() {
             assert_eq!(span.get("status"), Some("NOT_FOUND"), "{side}");
             assert_eq!(span.get("rpc.ttrpc.status_code"), Some("5"));
             assert_eq!(span.get("error"), Some("no such thing"));
+            // A failed call still names its stream, on both sides.
+            assert_eq!(span.get("stream_id"), Some("1"), "{side}");
             assert_eq!(
                 span.get("messages_out"),
                 Some(if side == "server" { "0" } else { "1" })
@@ -431,6 +435,7 @@ fn server_streams_count_messages_and_end_with_the_stream() {
         assert_eq!(server.get("messages_out"), Some("3"));
         let client = rec.closed("client", "Count").await;
         assert_eq!(client.get("status"), Some("OK"));
+        assert_eq!(client.get("stream_id"), server.get("stream_id"));
         assert_eq!(client.get("messages_in"), Some("3"));
         assert_eq!(client.get("messages_out"), Some("1"));
 

@@ -194,7 +194,9 @@ impl<T> Request<T> {
 
     /// The stream id the call arrived on: set by a server on every request
     /// it hands to its layers, for logs and traces; `None` on a client,
-    /// which picks the id only when it writes the call.
+    /// which picks the id only when it writes the call (a
+    /// [`StreamIdSlot`](crate::StreamIdSlot) in the request's extensions
+    /// learns it then).
     pub fn stream_id(&self) -> Option<u32> {
         (self.stream_id != 0).then_some(self.stream_id)
     }

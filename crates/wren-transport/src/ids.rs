@@ -113,3 +113,39 @@ mod tests {
         }
     }
 }
+
+/// Where a client learns the stream id its connection gave a call.
+///
+/// A client picks a call's stream id only when its connection writes the
+/// Request frame, after the call has left the caller's hands, so the
+/// request cannot carry it. Put a clone of a slot in the request's
+/// extensions before the call (tracing layers do); the client's connection
+/// fills it as it writes the Request, and the slot reads it from then on —
+/// including after the call has failed. `None` while the call has not been
+/// written, or if it never was (its deadline passed in the queue, the
+/// connection closed). A server sets [`Request::stream_id`](crate::Request::stream_id)
+/// instead.
+#[derive(Clone, Debug, Default)]
+pub struct StreamIdSlot(std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl StreamIdSlot {
+    /// An empty slot.
+    pub fn new() -> StreamIdSlot {
+        StreamIdSlot::default()
+    }
+
+    /// The stream id, once the call has been written.
+    pub fn get(&self) -> Option<u32> {
+        match self.0.load(std::sync::atomic::Ordering::Acquire) {
+            0 => None,
+            id => Some(id),
+        }
+    }
+
+    /// Records the stream id (0 is not a stream id: it leaves the slot
+    /// empty). Called by the client's connection.
+    pub fn set(&self, stream_id: u32) {
+        self.0
+            .store(stream_id, std::sync::atomic::Ordering::Release);
+    }
+}

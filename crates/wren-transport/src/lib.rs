@@ -45,7 +45,7 @@ pub use crate::endpoint::{
 pub use crate::error::{BoxError, ConnectionClosed, is_closed, status_from_error};
 pub use crate::extensions::Extensions;
 pub use crate::guard::{CatchPanic, drop_guarded, panic_message, panic_status};
-pub use crate::ids::{NameHasher, NameMap, StreamIdHasher, StreamMap};
+pub use crate::ids::{NameHasher, NameMap, StreamIdHasher, StreamIdSlot, StreamMap};
 pub use crate::interceptor::{InterceptedService, Interceptor, InterceptorLayer};
 pub use crate::peer::{ConnectInfo, Peer, PeerAddr, PeerCredentials};
 pub use crate::stream::{
