@@ -53,12 +53,9 @@ where
         if *this.done {
             return Poll::Ready(Err(Status::internal("call polled after it finished")));
         }
+        // (A call already expired when it arrived never gets here with its
+        // handler: `Routes::call` fails it before calling the service.)
         let deadline = *this.deadline;
-        if this.timer.is_none() && deadline.is_some_and(|d| Instant::now() >= d) {
-            // Already expired when the call arrived: the handler never runs.
-            *this.done = true;
-            return Poll::Ready(Err(Side::Server.deadline_exceeded()));
-        }
         let inner = this.inner;
         let polled = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
         let result = match polled {

@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 use wren_transport::{
-    Body, BoxError, MethodKind, NameMap, Request, Response, codec::Status, panic_status,
+    Body, BoxError, MethodKind, NameMap, Request, Response, Side, codec::Status, panic_status,
     status_from_error,
 };
 
@@ -42,6 +42,11 @@ type Kinds = Arc<dyn Fn(&str) -> MethodKind + Send + Sync>;
 /// [`Methods`](crate::Methods) return, so routing passes it on as it is.
 type Handler = BoxFuture<'static, Result<Response<Body>, Status>>;
 
+/// A handler future that fails with `status` at once.
+fn failed(status: Status) -> Handler {
+    Box::pin(std::future::ready(Err(status)))
+}
+
 trait Route: Send + Sync {
     fn call(&self, req: Request<Body>) -> Handler;
     fn kind(&self, method: &str) -> MethodKind;
@@ -64,10 +69,7 @@ where
 
     fn call(&self, req: Request<Body>) -> Handler {
         let mut svc = self.service.clone();
-        // (A call whose deadline has passed takes the slow path: `Guarded`
-        // fails it without polling, so no handler code runs at all.)
-        let expired = req.deadline().is_some_and(|d| Instant::now() >= d);
-        if TypeId::of::<S::Future>() == TypeId::of::<Handler>() && !expired {
+        if TypeId::of::<S::Future>() == TypeId::of::<Handler>() {
             // A service that is always ready and already returns a boxed
             // handler future (every generated service, `Methods`): call it
             // now and hand its future on, instead of boxing it a second
@@ -79,28 +81,16 @@ where
             match ready {
                 Ok(Poll::Ready(Ok(()))) => {
                     return match catch_unwind(AssertUnwindSafe(|| svc.call(req))) {
-                        Ok(future) => {
-                            let mut future = Some(future);
-                            match (&mut future as &mut dyn Any).downcast_mut::<Option<Handler>>() {
-                                Some(handler) => handler.take().expect("just set"),
-                                None => unreachable!("the type ids matched"),
-                            }
-                        }
-                        Err(panic) => {
-                            let status = panic_status("handler", &*panic);
-                            Box::pin(std::future::ready(Err(status)))
-                        }
+                        Ok(future) => (&mut Some(future) as &mut dyn Any)
+                            .downcast_mut::<Option<Handler>>()
+                            .and_then(Option::take)
+                            .expect("the type ids matched"),
+                        Err(panic) => failed(panic_status("handler", &*panic)),
                     };
                 }
-                Ok(Poll::Ready(Err(e))) => {
-                    let status = status_from_error(e.into());
-                    return Box::pin(std::future::ready(Err(status)));
-                }
+                Ok(Poll::Ready(Err(e))) => return failed(status_from_error(e.into())),
                 Ok(Poll::Pending) => {} // Wait for it below, with a real waker.
-                Err(panic) => {
-                    let status = panic_status("handler", &*panic);
-                    return Box::pin(std::future::ready(Err(status)));
-                }
+                Err(panic) => return failed(panic_status("handler", &*panic)),
             }
         }
         Box::pin(async move {
@@ -228,17 +218,20 @@ impl Service<Request<Body>> for Routes {
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let (handler, deadline): (Handler, _) = match self.map.get(req.service()) {
-            Some(route) => {
-                let deadline = req.deadline();
-                (route.call(req), deadline)
-            }
-            None => {
-                // Go answers an unknown service before it looks at the
-                // deadline: so does wren.
-                let status = Status::unimplemented(format!("service {}", req.service()));
-                (Box::pin(std::future::ready(Err(status))), None)
-            }
+        let Some(route) = self.map.get(req.service()) else {
+            // Go answers an unknown service before it looks at the
+            // deadline: so does wren.
+            let status = Status::unimplemented(format!("service {}", req.service()));
+            return RoutesFuture {
+                inner: Guarded::new(failed(status), None),
+            };
+        };
+        let deadline = req.deadline();
+        let handler = if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Expired when it arrived: the service is not even called.
+            failed(Side::Server.deadline_exceeded())
+        } else {
+            route.call(req)
         };
         RoutesFuture {
             inner: Guarded::new(handler, deadline),
