@@ -102,18 +102,18 @@ fn wait_exit(child: &mut Child, timeout: Duration, what: &str) -> Result {
     }
 }
 
-/// A server process, stopped (stdin closed) by [`Server::stop`] or killed
-/// when dropped.
+/// A process that reports on stdout, is stopped by closing its stdin, and
+/// is killed if dropped while still running.
 #[derive(Debug)]
-pub struct Server {
+struct Piped {
     child: Child,
     stdin: Option<ChildStdin>,
     name: String,
 }
 
-impl Server {
-    /// Starts `cmd` and waits for its `ready` line.
-    pub fn start(mut cmd: Command, name: &str, timeout: Duration) -> Result<Server> {
+impl Piped {
+    /// Starts `cmd` and waits for its line starting with `ready`.
+    fn start(mut cmd: Command, name: &str, ready: &str, timeout: Duration) -> Result<Piped> {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -121,37 +121,54 @@ impl Server {
             .spawn()
             .map_err(|e| format!("{name}: cannot start {cmd:?}: {e}"))?;
         let stdin = child.stdin.take();
-        let mut server = Server {
+        let mut piped = Piped {
             child,
             stdin,
             name: name.to_owned(),
         };
-        let rx = lines(&mut server.child);
-        wait_line(&rx, "ready", timeout, name)?;
-        Ok(server)
+        let rx = lines(&mut piped.child);
+        wait_line(&rx, ready, timeout, name)?;
+        Ok(piped)
     }
 
-    /// The server process's memory, now. Under `taskset` the pid is the
-    /// server's own (taskset execs it); under valgrind it is valgrind's,
-    /// which is the server too.
-    pub fn memory(&self) -> Result<Memory> {
-        Memory::of(self.child.id())
-    }
-
-    /// Closes the server's stdin (it exits) and waits up to `timeout`.
-    pub fn stop(mut self, timeout: Duration) -> Result {
+    /// Closes stdin (the process exits) and waits up to `timeout`.
+    fn close(mut self, timeout: Duration) -> Result {
         drop(self.stdin.take());
         let name = self.name.clone();
         wait_exit(&mut self.child, timeout, &name)
     }
 }
 
-impl Drop for Server {
+impl Drop for Piped {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A server process, stopped (stdin closed) by [`Server::stop`] or killed
+/// when dropped.
+#[derive(Debug)]
+pub struct Server(Piped);
+
+impl Server {
+    /// Starts `cmd` and waits for its `ready` line.
+    pub fn start(cmd: Command, name: &str, timeout: Duration) -> Result<Server> {
+        Piped::start(cmd, name, "ready", timeout).map(Server)
+    }
+
+    /// The server process's memory, now. Under `taskset` the pid is the
+    /// server's own (taskset execs it); under valgrind it is valgrind's,
+    /// which is the server too.
+    pub fn memory(&self) -> Result<Memory> {
+        Memory::of(self.0.child.id())
+    }
+
+    /// Closes the server's stdin (it exits) and waits up to `timeout`.
+    pub fn stop(self, timeout: Duration) -> Result {
+        self.0.close(timeout)
     }
 }
 
@@ -208,46 +225,17 @@ pub fn run_client(mut cmd: Command, name: &str, timeout: Duration) -> Result<Rep
 
 /// A client holding connections open until [`Holder::release`].
 #[derive(Debug)]
-pub struct Holder {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    name: String,
-}
+pub struct Holder(Piped);
 
 impl Holder {
     /// Starts a `--mode hold` client and waits for its `HELD` line.
-    pub fn start(mut cmd: Command, name: &str, timeout: Duration) -> Result<Holder> {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("{name}: cannot start {cmd:?}: {e}"))?;
-        let stdin = child.stdin.take();
-        let mut holder = Holder {
-            child,
-            stdin,
-            name: name.to_owned(),
-        };
-        let rx = lines(&mut holder.child);
-        wait_line(&rx, "HELD", timeout, name)?;
-        Ok(holder)
+    pub fn start(cmd: Command, name: &str, timeout: Duration) -> Result<Holder> {
+        Piped::start(cmd, name, "HELD", timeout).map(Holder)
     }
 
     /// Lets the connections go: closes stdin and waits for the exit.
-    pub fn release(mut self) -> Result {
-        drop(self.stdin.take());
-        let name = self.name.clone();
-        wait_exit(&mut self.child, Duration::from_secs(60), &name)
-    }
-}
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    pub fn release(self) -> Result {
+        self.0.close(Duration::from_secs(60))
     }
 }
 
