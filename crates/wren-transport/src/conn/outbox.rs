@@ -289,15 +289,7 @@ impl Frames<'_> {
         if message.len() < SHARE_THRESHOLD {
             return self.push_data(stream_id, message);
         }
-        self.check(message.len())?;
-        begin(
-            self.buf,
-            0,
-            stream_id,
-            MessageType::DATA,
-            Flags::EMPTY,
-            message.len(),
-        );
+        self.head(stream_id, MessageType::DATA, Flags::EMPTY, message.len(), 0)?;
         self.share(message);
         Ok(())
     }
@@ -315,15 +307,13 @@ impl Frames<'_> {
             return self.push_request(stream_id, flags, request);
         }
         let length = request.encoded_len();
-        self.check(length)?;
-        begin(
-            self.buf,
-            length - payload.len(),
+        self.head(
             stream_id,
             MessageType::REQUEST,
             flags,
             length,
-        );
+            length - payload.len(),
+        )?;
         request.encode_head(self.buf);
         self.share(payload);
         request.encode_tail(self.buf);
@@ -342,27 +332,37 @@ impl Frames<'_> {
             return self.push_response(stream_id, response);
         }
         let length = response.encoded_len();
-        self.check(length)?;
-        begin(
-            self.buf,
-            length - payload.len(),
+        self.head(
             stream_id,
             MessageType::RESPONSE,
             Flags::EMPTY,
             length,
-        );
+            length - payload.len(),
+        )?;
         response.encode_head(self.buf);
         self.share(payload);
         Ok(())
     }
 
-    fn check(&self, length: usize) -> Result<(), Oversize> {
+    /// Checks a frame of `length` payload bytes against the limits and
+    /// writes its header, reserving room for the `encoded` bytes that
+    /// follow it in the buffer.
+    #[inline]
+    fn head(
+        &mut self,
+        stream_id: u32,
+        kind: MessageType,
+        flags: Flags,
+        length: usize,
+        encoded: usize,
+    ) -> Result<(), Oversize> {
         if length > self.max_message_size || length > u32::MAX as usize {
             return Err(Oversize {
                 length,
                 max: self.max_message_size,
             });
         }
+        begin(self.buf, encoded, stream_id, kind, flags, length);
         Ok(())
     }
 
@@ -374,15 +374,7 @@ impl Frames<'_> {
         flags: Flags,
         payload: &[u8],
     ) -> Result<(), Oversize> {
-        self.check(payload.len())?;
-        begin(
-            self.buf,
-            payload.len(),
-            stream_id,
-            kind,
-            flags,
-            payload.len(),
-        );
+        self.head(stream_id, kind, flags, payload.len(), payload.len())?;
         self.buf.put_slice(payload);
         Ok(())
     }
@@ -400,15 +392,7 @@ impl Frames<'_> {
         request: &RequestRef<'_>,
     ) -> Result<(), Oversize> {
         let length = request.encoded_len();
-        self.check(length)?;
-        begin(
-            self.buf,
-            length,
-            stream_id,
-            MessageType::REQUEST,
-            flags,
-            length,
-        );
+        self.head(stream_id, MessageType::REQUEST, flags, length, length)?;
         request.encode(self.buf);
         Ok(())
     }
@@ -420,15 +404,13 @@ impl Frames<'_> {
         response: &ResponseRef<'_>,
     ) -> Result<(), Oversize> {
         let length = response.encoded_len();
-        self.check(length)?;
-        begin(
-            self.buf,
-            length,
+        self.head(
             stream_id,
             MessageType::RESPONSE,
             Flags::EMPTY,
             length,
-        );
+            length,
+        )?;
         response.encode(self.buf);
         Ok(())
     }
