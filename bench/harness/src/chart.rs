@@ -49,17 +49,7 @@ pub fn draw(results: &Results, peers: &[Peer], path: &Path) -> Result {
         (FONT, 15).into_font().color(&RGBColor(90, 90, 90)),
     ))?;
     let panels = body.split_evenly((4, 3));
-    let bars = [
-        Workload::A,
-        Workload::B,
-        Workload::B1,
-        Workload::C,
-        Workload::D,
-        Workload::E,
-        Workload::F,
-        Workload::G,
-        Workload::H,
-    ];
+    let bars = Workload::ALL;
     for (panel, w) in panels.iter().zip(bars) {
         bar_panel(panel, results, peers, w)?;
     }
