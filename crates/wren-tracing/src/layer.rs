@@ -220,9 +220,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<Body>) -> ResponseFuture<S::Future> {
+    fn call(&mut self, mut req: Request<Body>) -> ResponseFuture<S::Future> {
         let span = self.layer.span(&req);
-        let mut req = req;
         #[cfg(feature = "opentelemetry")]
         crate::otel::propagate(
             self.layer.propagator_ref(),

@@ -2,6 +2,8 @@
 //! ids ([`StreamIdHasher`]) and service and method names ([`NameHasher`]).
 
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A hasher for `u32` stream ids: one multiplication, where the standard
 /// SipHash costs tens of nanoseconds on every call's insert and remove.
@@ -126,7 +128,7 @@ mod tests {
 /// connection closed). A server sets [`Request::stream_id`](crate::Request::stream_id)
 /// instead.
 #[derive(Clone, Debug, Default)]
-pub struct StreamIdSlot(std::sync::Arc<std::sync::atomic::AtomicU32>);
+pub struct StreamIdSlot(Arc<AtomicU32>);
 
 impl StreamIdSlot {
     /// An empty slot.
@@ -136,7 +138,7 @@ impl StreamIdSlot {
 
     /// The stream id, once the call has been written.
     pub fn get(&self) -> Option<u32> {
-        match self.0.load(std::sync::atomic::Ordering::Acquire) {
+        match self.0.load(Ordering::Acquire) {
             0 => None,
             id => Some(id),
         }
