@@ -2,9 +2,9 @@
 //!
 //! The connection task reads frames, opens calls and routes Data frames to
 //! their streams' buffers. Each call runs as a [`CallTask`] — in a tokio
-//! task of its own by default, or inside the connection's task when the
-//! server runs handlers inline — and queues its own frames into the shared
-//! outbox. The connection never waits for a call: a stream whose consumer
+//! task of its own by default (a runner task, reused from call to call:
+//! see [`Runners`]), or inside the connection's task when the server runs
+//! handlers inline — and queues its own frames into the shared outbox. The connection never waits for a call: a stream whose consumer
 //! falls behind buffers within the connection's budget and fails alone
 //! when it runs out.
 
@@ -34,6 +34,7 @@ use wren_transport::{
 use crate::Routes;
 use crate::call::{CallControl, CallTask, drop_call};
 use crate::ids::StreamIds;
+use crate::runners::{RETIRE_AFTER, Runners};
 
 /// What every connection of a server shares.
 #[derive(Debug)]
@@ -52,7 +53,7 @@ pub(crate) struct ConnectionConfig {
     pub(crate) inline_handlers: bool,
     /// Refuses any stream id not above the last one, as Go does.
     pub(crate) strict_stream_ids: bool,
-    /// Where call tasks are spawned, so that a shutdown waits for them.
+    /// Where call runners are spawned, so that a shutdown waits for them.
     pub(crate) tasks: TaskTracker,
 }
 
@@ -61,8 +62,9 @@ pub(crate) struct ConnectionConfig {
 pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
 
 /// What a call in flight costs its connection's budget on top of its
-/// request's payload and its task's future: the task's header, the call's
-/// state and control, its request's names and metadata.
+/// request's payload and twice its future (in its runner task, and in the
+/// runner's hand-off slot): the task's header, the call's state and
+/// control, its request's names and metadata.
 pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
@@ -97,6 +99,11 @@ where
     /// first call and given back when the connection falls quiet: its
     /// allocation is sized by the handler future.
     inline: Option<FuturesUnordered<Call<S>>>,
+    /// The tasks calls run in otherwise.
+    runners: Runners<Call<S>>,
+    /// Ends the runners left waiting for a call; runs from the moment a
+    /// call ends until it fires.
+    retire: Option<Pin<Box<tokio::time::Sleep>>>,
     streams: wren_transport::StreamMap<StreamState>,
     ids: StreamIds,
     /// Streams ended while their client was still sending: its further
@@ -108,7 +115,7 @@ where
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     draining: bool,
     closing: bool,
-    /// Calls were spawned since the connection last yielded.
+    /// Calls were handed to runners since the connection last yielded.
     spawned: bool,
     /// The stream whose inbox has messages staged, not yet handed over.
     staged: Option<u32>,
@@ -143,9 +150,11 @@ where
             service,
             budget: Budget::new(config.budget),
             ids: StreamIds::new(config.strict_stream_ids),
+            runners: Runners::new(config.tasks.clone()),
             config,
             peer: Arc::new(peer),
             inline: None,
+            retire: None,
             streams: wren_transport::StreamMap::default(),
             discard: VecDeque::new(),
             ended: Vec::new(),
@@ -202,7 +211,7 @@ where
             ));
             return out.push_status(id, &status);
         }
-        let charge = frame.payload.len() + CALL_OVERHEAD + std::mem::size_of::<Call<S>>();
+        let charge = frame.payload.len() + CALL_OVERHEAD + 2 * std::mem::size_of::<Call<S>>();
         if self.budget.used() + charge > self.budget.limit() {
             self.reap(out);
         }
@@ -307,7 +316,7 @@ where
                 .get_or_insert_with(FuturesUnordered::new)
                 .push(task);
         } else {
-            self.config.tasks.spawn(task);
+            self.runners.run(task);
             self.spawned = true;
         }
         self.streams.insert(
@@ -445,8 +454,25 @@ where
     }
 
     /// Forgets the calls whose tasks queued their last frame.
+    /// Ends the runners waiting for a call once the retire timer fires.
+    fn poll_retire(&mut self, cx: &mut Context<'_>) {
+        if let Some(timer) = &mut self.retire {
+            if timer.as_mut().poll(cx).is_ready() {
+                self.retire = None;
+                // Busy runners offer themselves when their calls end, and
+                // the next call to end starts the timer again.
+                self.runners.retire_idle();
+            }
+        }
+    }
+
     fn reap(&mut self, out: &Outbox) {
         out.take_ended(&mut self.ended);
+        if !self.ended.is_empty() && self.retire.is_none() && !self.config.inline_handlers {
+            // Their runners wait for the next call from now on: end them
+            // if none comes soon.
+            self.retire = Some(Box::pin(tokio::time::sleep(RETIRE_AFTER)));
+        }
         for id in self.ended.drain(..) {
             let Some(state) = self.streams.remove(&id) else {
                 continue;
@@ -514,7 +540,7 @@ where
             while let Poll::Ready(Some(())) = calls.poll_next_unpin(cx) {}
         }
         if std::mem::take(&mut self.spawned) {
-            // Let the calls just spawned start on this worker while this
+            // Let the calls just handed out start on this worker while this
             // task goes to the back of its queue, where an idle worker is
             // woken to take it (and the I/O driver) over. Without this, a
             // handler that blocks this worker could leave the connection,
@@ -522,6 +548,7 @@ where
             cx.waker().wake_by_ref();
         }
         self.reap(out);
+        self.poll_retire(cx);
         self.poll_pause(cx);
         let quiet = self.streams.is_empty();
         if quiet {

@@ -23,6 +23,7 @@ pub mod interceptor;
 mod methods;
 mod policy;
 mod routes;
+mod runners;
 mod server;
 mod shutdown;
 

@@ -314,6 +314,54 @@ async fn hundred_concurrent_calls_on_one_channel() {
     assert_eq!(done, (0..100).collect::<Vec<_>>());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tasks_calls_ran_in_end_once_the_connection_falls_quiet() {
+    let server = TestServer::spawn(Server::builder().add_service(observer()));
+    let client = server.client().await;
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let sleep = |n| {
+        let mut client = client.clone();
+        async move {
+            let msg = Echo {
+                msg: String::new(),
+                n,
+            };
+            let reply: Response<Echo> = client
+                .unary(Request::new(msg), SERVICE, "Sleep")
+                .await
+                .expect("call");
+            reply.into_inner().n
+        }
+    };
+    // One call, then long enough for its task to be ended.
+    sleep(0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = alive();
+    // 50 calls at once run in 50 tasks; they outlive their calls only
+    // briefly, waiting to be reused.
+    for _ in 0..2 {
+        let mut set = JoinSet::new();
+        for _ in 0..50 {
+            set.spawn(sleep(20));
+        }
+        while let Some(res) = within("50 calls", set.join_next()).await {
+            assert_eq!(res.expect("call task"), 20);
+        }
+    }
+    within("the call tasks ending", async {
+        while alive() > baseline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // And the connection still serves.
+    assert_eq!(sleep(1).await, 1);
+}
+
 #[tokio::test]
 async fn replies_go_out_in_completion_order_on_a_raw_connection() {
     // Each call waits for its own gate, which the test opens in reverse order.
