@@ -68,6 +68,13 @@ impl CallControl {
         self.waker.wake();
     }
 
+    /// Makes a control block no task uses any more as good as new.
+    pub(crate) fn reset(&mut self) {
+        *self.cancelled.get_mut() = false;
+        *self.status.get_mut().unwrap_or_else(|p| p.into_inner()) = None;
+        drop(self.waker.take());
+    }
+
     /// The status the call was cancelled with, if it was.
     fn poll_cancelled(&self, cx: &mut Context<'_>) -> Option<Status> {
         if !self.cancelled.load(Ordering::Acquire) {

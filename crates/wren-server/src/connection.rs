@@ -66,6 +66,8 @@ pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
 /// runner's hand-off slot): the task's header, the call's state and
 /// control, its request's names and metadata.
 pub(crate) const CALL_OVERHEAD: usize = 1280;
+/// The most control blocks of ended calls kept for the next calls.
+const SPARE_CONTROLS: usize = 256;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -101,8 +103,10 @@ where
     inline: Option<FuturesUnordered<Call<S>>>,
     /// The tasks calls run in otherwise.
     runners: Runners<Call<S>>,
-    /// Ends the runners left waiting for a call; runs from the moment a
-    /// call ends until it fires.
+    /// Control blocks of ended calls, for the next calls.
+    spare_controls: Vec<Arc<CallControl>>,
+    /// Ends the runners left waiting for a call and gives back the spare
+    /// control blocks; runs from the moment a call ends until it fires.
     retire: Option<Pin<Box<tokio::time::Sleep>>>,
     streams: wren_transport::StreamMap<StreamState>,
     ids: StreamIds,
@@ -154,6 +158,7 @@ where
             config,
             peer: Arc::new(peer),
             inline: None,
+            spare_controls: Vec::new(),
             retire: None,
             streams: wren_transport::StreamMap::default(),
             discard: VecDeque::new(),
@@ -302,7 +307,7 @@ where
                 return out.push_status(id, &panic_status("cloning the service", &*panic));
             }
         };
-        let control = Arc::new(CallControl::default());
+        let control = self.spare_controls.pop().unwrap_or_default();
         let task = CallTask::new(
             id,
             kind.server_streaming(),
@@ -453,8 +458,8 @@ where
         self.poll_pause(cx);
     }
 
-    /// Forgets the calls whose tasks queued their last frame.
-    /// Ends the runners waiting for a call once the retire timer fires.
+    /// Once the retire timer fires, ends the runners waiting for a call
+    /// and gives back the spare control blocks.
     fn poll_retire(&mut self, cx: &mut Context<'_>) {
         if let Some(timer) = &mut self.retire {
             if timer.as_mut().poll(cx).is_ready() {
@@ -462,22 +467,31 @@ where
                 // Busy runners offer themselves when their calls end, and
                 // the next call to end starts the timer again.
                 self.runners.retire_idle();
+                self.spare_controls = Vec::new();
             }
         }
     }
 
+    /// Forgets the calls whose tasks queued their last frame.
     fn reap(&mut self, out: &Outbox) {
         out.take_ended(&mut self.ended);
-        if !self.ended.is_empty() && self.retire.is_none() && !self.config.inline_handlers {
+        if !self.ended.is_empty() && self.retire.is_none() {
             // Their runners wait for the next call from now on: end them
             // if none comes soon.
             self.retire = Some(Box::pin(tokio::time::sleep(RETIRE_AFTER)));
         }
         for id in self.ended.drain(..) {
-            let Some(state) = self.streams.remove(&id) else {
+            let Some(mut state) = self.streams.remove(&id) else {
                 continue;
             };
             self.budget.refund(state.charge);
+            // The task has nearly always dropped its handle by now.
+            if let Some(control) = Arc::get_mut(&mut state.control) {
+                if self.spare_controls.len() < SPARE_CONTROLS {
+                    control.reset();
+                    self.spare_controls.push(state.control);
+                }
+            }
             if let Some(inbox) = state.inbox {
                 // The call is over while its client still sends.
                 inbox.finish(Ok(()));
