@@ -101,8 +101,11 @@ where
     /// first call and given back when the connection falls quiet: its
     /// allocation is sized by the handler future.
     inline: Option<FuturesUnordered<Call<S>>>,
-    /// The tasks calls run in otherwise.
+    /// The tasks calls run in otherwise, from the connection's second call
+    /// on.
     runners: Runners<Call<S>>,
+    /// Calls opened on this connection (saturating).
+    calls_opened: u32,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
     /// Ends the runners left waiting for a call and gives back the spare
@@ -154,7 +157,8 @@ where
             service,
             budget: Budget::new(config.budget),
             ids: StreamIds::new(config.strict_stream_ids),
-            runners: Runners::new(config.tasks.clone()),
+            runners: Runners::new(),
+            calls_opened: 0,
             config,
             peer: Arc::new(peer),
             inline: None,
@@ -321,9 +325,18 @@ where
                 .get_or_insert_with(FuturesUnordered::new)
                 .push(task);
         } else {
-            self.runners.run(task);
+            // Many connections carry a single call (a command-line client,
+            // a health check): their call gets a task spawned for it, and
+            // only a connection that carries more keeps runners, and a timer
+            // to end them, for the next ones.
+            if self.calls_opened == 0 {
+                self.config.tasks.spawn(task);
+            } else {
+                self.runners.run(&self.config.tasks, task);
+            }
             self.spawned = true;
         }
+        self.calls_opened = self.calls_opened.saturating_add(1);
         self.streams.insert(
             id,
             StreamState {
@@ -475,7 +488,9 @@ where
     /// Forgets the calls whose tasks queued their last frame.
     fn reap(&mut self, out: &Outbox) {
         out.take_ended(&mut self.ended);
-        if !self.ended.is_empty() && self.retire.is_none() {
+        // A connection's first call leaves nothing to reuse or end.
+        let reusing = self.calls_opened > 1;
+        if reusing && !self.ended.is_empty() && self.retire.is_none() {
             // Their runners wait for the next call from now on: end them
             // if none comes soon.
             self.retire = Some(Box::pin(tokio::time::sleep(RETIRE_AFTER)));
@@ -487,7 +502,7 @@ where
             self.budget.refund(state.charge);
             // The task has nearly always dropped its handle by now.
             if let Some(control) = Arc::get_mut(&mut state.control) {
-                if self.spare_controls.len() < SPARE_CONTROLS {
+                if reusing && self.spare_controls.len() < SPARE_CONTROLS {
                     control.reset();
                     self.spare_controls.push(state.control);
                 }

@@ -7,6 +7,9 @@
 //! waits for the connection to hand it the next one. Handing a call to a
 //! waiting runner costs two short locks and a wake-up.
 //!
+//! A connection's first call is spawned as a task of its own: runners are
+//! for connections that carry more than one call.
+//!
 //! A call never waits for a runner: when none is waiting, the connection
 //! spawns a new one, so there are as many runners as calls in flight at the
 //! busiest moment. Runners left waiting are ended by the connection every
@@ -27,10 +30,10 @@ use tokio_util::task::TaskTracker;
 pub(crate) const RETIRE_AFTER: Duration = Duration::from_millis(100);
 
 /// A connection's runners, of calls of type `C`. Dropping it ends the
-/// waiting runners; busy ones end after their call.
+/// waiting runners; busy ones end after their call. Holds no memory while
+/// no runner lives.
 pub(crate) struct Runners<C> {
-    pool: Arc<Pool<C>>,
-    tasks: TaskTracker,
+    pool: Option<Arc<Pool<C>>>,
 }
 
 struct Pool<C> {
@@ -98,25 +101,26 @@ impl<C> Runners<C>
 where
     C: Future<Output = ()> + Send + 'static,
 {
-    /// Runners spawned onto `tasks`, so that a shutdown waits for them.
-    pub(crate) fn new(tasks: TaskTracker) -> Runners<C> {
-        Runners {
-            pool: Arc::new(Pool {
+    /// No runners yet.
+    pub(crate) const fn new() -> Runners<C> {
+        Runners { pool: None }
+    }
+
+    /// Runs `call` in a runner of its own: one that is waiting, or a new
+    /// one spawned onto `tasks` (so that a shutdown waits for it). `true`
+    /// if a runner was spawned.
+    pub(crate) fn run(&mut self, tasks: &TaskTracker, call: C) -> bool {
+        let pool = self.pool.get_or_insert_with(|| {
+            Arc::new(Pool {
                 state: Mutex::new(PoolState {
                     idle: Vec::new(),
                     live: 0,
                     closed: false,
                 }),
-            }),
-            tasks,
-        }
-    }
-
-    /// Runs `call` in a runner of its own: one that is waiting, or a new
-    /// one. `true` if a runner was spawned.
-    pub(crate) fn run(&self, call: C) -> bool {
+            })
+        });
         let waiting = {
-            let mut pool = lock(&self.pool.state);
+            let mut pool = lock(&pool.state);
             let slot = pool.idle.pop();
             if slot.is_none() {
                 pool.live += 1;
@@ -129,8 +133,8 @@ where
                 false
             }
             None => {
-                self.tasks.spawn(Runner {
-                    pool: self.pool.clone(),
+                tasks.spawn(Runner {
+                    pool: pool.clone(),
                     slot: Arc::new(Slot::new()),
                     call: Some(call),
                 });
@@ -141,9 +145,12 @@ where
 
     /// Ends the runners waiting for a call; how many runners are left,
     /// busy with a call.
-    pub(crate) fn retire_idle(&self) -> usize {
+    pub(crate) fn retire_idle(&mut self) -> usize {
+        let Some(pool) = &self.pool else {
+            return 0;
+        };
         let (idle, busy) = {
-            let mut pool = lock(&self.pool.state);
+            let mut pool = lock(&pool.state);
             let idle = std::mem::take(&mut pool.idle);
             pool.live -= idle.len();
             (idle, pool.live)
@@ -151,14 +158,21 @@ where
         for slot in idle {
             slot.hand(None);
         }
+        if busy == 0 {
+            // The retired runners let go of it as they end.
+            self.pool = None;
+        }
         busy
     }
 }
 
 impl<C> Drop for Runners<C> {
     fn drop(&mut self) {
+        let Some(pool) = &self.pool else {
+            return;
+        };
         let idle = {
-            let mut pool = lock(&self.pool.state);
+            let mut pool = lock(&pool.state);
             pool.closed = true;
             std::mem::take(&mut pool.idle)
         };
@@ -242,31 +256,35 @@ mod tests {
     }
 
     fn idle(runners: &Runners<Call>) -> usize {
-        lock(&runners.pool.state).idle.len()
+        runners
+            .pool
+            .as_ref()
+            .map_or(0, |pool| lock(&pool.state).idle.len())
     }
 
     #[tokio::test]
     async fn a_waiting_runner_takes_the_next_call_and_idle_ones_end() {
         let tasks = TaskTracker::new();
-        let runners = Runners::new(tasks.clone());
+        let mut runners = Runners::new();
         let done = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
         // Two calls at once: two runners.
-        assert!(runners.run(call(&done, &gate)));
-        assert!(runners.run(call(&done, &gate)));
+        assert!(runners.run(&tasks, call(&done, &gate)));
+        assert!(runners.run(&tasks, call(&done, &gate)));
         gate.add_permits(2);
         until(|| idle(&runners) == 2).await;
         assert_eq!(done.load(Ordering::SeqCst), 2);
         // The next calls go to the waiting runners; a third needs a new one.
-        assert!(!runners.run(call(&done, &gate)));
-        assert!(!runners.run(call(&done, &gate)));
-        assert!(runners.run(call(&done, &gate)));
+        assert!(!runners.run(&tasks, call(&done, &gate)));
+        assert!(!runners.run(&tasks, call(&done, &gate)));
+        assert!(runners.run(&tasks, call(&done, &gate)));
         assert_eq!(tasks.len(), 3);
         gate.add_permits(3);
         until(|| idle(&runners) == 3).await;
         assert_eq!(done.load(Ordering::SeqCst), 5);
         // Ending the waiting runners leaves none busy, and they end.
         assert_eq!(runners.retire_idle(), 0);
+        assert!(runners.pool.is_none(), "no runner left, no pool kept");
         tasks.close();
         until(|| tasks.is_empty()).await;
     }
@@ -274,11 +292,11 @@ mod tests {
     #[tokio::test]
     async fn busy_runners_are_counted_and_end_after_their_call_once_dropped() {
         let tasks = TaskTracker::new();
-        let runners = Runners::new(tasks.clone());
+        let mut runners = Runners::new();
         let done = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
-        runners.run(call(&done, &gate));
-        runners.run(Box::pin(async {}));
+        runners.run(&tasks, call(&done, &gate));
+        runners.run(&tasks, Box::pin(async {}));
         until(|| idle(&runners) == 1).await;
         // One waiting runner ends; the busy one is left.
         assert_eq!(runners.retire_idle(), 1);
@@ -295,8 +313,8 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_runners_ends_the_waiting_ones() {
         let tasks = TaskTracker::new();
-        let runners: Runners<Call> = Runners::new(tasks.clone());
-        runners.run(Box::pin(async {}));
+        let mut runners: Runners<Call> = Runners::new();
+        runners.run(&tasks, Box::pin(async {}));
         until(|| idle(&runners) == 1).await;
         drop(runners);
         tasks.close();
