@@ -233,14 +233,17 @@ impl ClientConnection {
         self.commands
     }
 
-    fn send(&mut self, cmd: Command, out: &Outbox) {
+    /// Sends `cmd`. Returns whether the outbox is full afterwards, found
+    /// under the lock taken to queue the request; `None` if nothing was
+    /// queued (the caller was gone, or the stream ids ran out).
+    fn send(&mut self, cmd: Command, out: &Outbox) -> Option<bool> {
         if cmd.reply.is_gone() {
-            return; // The caller gave up before the call was sent.
+            return None; // The caller gave up before the call was sent.
         }
         let Some(id) = self.next_id else {
             cmd.reply
                 .fail(Status::unavailable("connection has used up its stream ids"));
-            return;
+            return None;
         };
         let request = RequestRef {
             service: &cmd.service,
@@ -259,11 +262,11 @@ impl ClientConnection {
             MethodKind::ServerStreaming => Flags::REMOTE_CLOSED,
             _ => OPEN_NO_DATA,
         };
-        if let Err(oversize) =
-            out.frames(|f| f.push_request_bytes(id, flags, &request, &cmd.payload))
-        {
+        let (pushed, full) =
+            out.frames_then_is_full(|f| f.push_request_bytes(id, flags, &request, &cmd.payload));
+        if let Err(oversize) = pushed {
             cmd.reply.fail(oversize.to_status());
-            return;
+            return Some(full);
         }
         self.next_id = id.checked_add(2);
         if let Some(slot) = &cmd.stream_id_slot {
@@ -293,6 +296,7 @@ impl ClientConnection {
                 .retain(|_, p| p.outbound.is_some() || !p.reply.is_gone());
             self.sweep_at = (self.pending.len() * 2).max(MIN_SWEEP);
         }
+        Some(full)
     }
 
     /// Forgets call `id`, stops its request stream, and returns its state.
@@ -597,11 +601,13 @@ impl Dispatch for ClientConnection {
         }
         // Calls over the concurrency limit wait in the queue (the caller's
         // `poll_ready` waits once the queue is full too).
-        while !self.handles_gone && self.pending.len() < self.max_concurrent_calls && !out.is_full()
-        {
+        // Whether the outbox is full comes back from each send, checked
+        // under the lock that queued it.
+        let mut full = out.is_full();
+        while !self.handles_gone && self.pending.len() < self.max_concurrent_calls && !full {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
-                    self.send(cmd, out);
+                    full = self.send(cmd, out).unwrap_or_else(|| out.is_full());
                     self.fresh = true;
                 }
                 Poll::Ready(None) => self.handles_gone = true,
