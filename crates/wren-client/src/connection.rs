@@ -25,8 +25,10 @@ pub(crate) type Reply = Result<Bytes, Status>;
 pub(crate) enum ReplyTo {
     /// One reply message (unary and client-streaming calls).
     Once(oneshot::Sender<Reply>),
-    /// A stream of replies (server-streaming and bidi calls).
-    Stream(InboxSender),
+    /// A stream of replies (server-streaming and bidi calls). Boxed: it is
+    /// several times the size of a oneshot sender, and every call's command
+    /// and pending entry would otherwise carry that size.
+    Stream(Box<InboxSender>),
 }
 
 impl ReplyTo {
