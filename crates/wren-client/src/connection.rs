@@ -621,7 +621,9 @@ impl Dispatch for ClientConnection {
             // stream's Data, so read on.
             self.resume(cx);
         }
-        while !out.is_full() {
+        // With no request stream to send there is nothing to poll (an empty
+        // set would only end at once), and no need to ask the outbox.
+        while !self.outbound.is_empty() && !out.is_full() {
             match self.outbound.poll_next_unpin(cx) {
                 Poll::Ready(Some((id, batch))) => {
                     self.on_outbound(id, batch, out);
