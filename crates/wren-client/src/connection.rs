@@ -593,8 +593,11 @@ impl Dispatch for ClientConnection {
     }
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()> {
-        // The read batch is over: hand its messages over.
-        self.flush_staged(out);
+        // The read batch is over: hand its messages over (most turns of
+        // the driver staged none, and skip the call).
+        if self.staged.is_some() {
+            self.flush_staged(out);
+        }
         self.poll_abandoned(cx, out);
         self.poll_paused(cx);
         if let Some(cmd) = self.first.take() {
