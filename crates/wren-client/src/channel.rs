@@ -281,6 +281,7 @@ impl Service<Request<Body>> for Channel {
             payload,
             metadata: parts.metadata,
             timeout_nano,
+            envelope_len: envelope,
             kind,
             outbound,
             reply,

@@ -64,6 +64,9 @@ pub(crate) struct Command {
     pub(crate) payload: Bytes,
     pub(crate) metadata: Metadata,
     pub(crate) timeout_nano: i64,
+    /// The request envelope's encoded length, worked out once, when the
+    /// call was checked against the message size limit.
+    pub(crate) envelope_len: usize,
     pub(crate) kind: MethodKind,
     /// The request messages of a client-streaming or bidi call.
     pub(crate) outbound: Option<BodyStream>,
@@ -264,8 +267,9 @@ impl ClientConnection {
             MethodKind::ServerStreaming => Flags::REMOTE_CLOSED,
             _ => OPEN_NO_DATA,
         };
-        let (pushed, full) =
-            out.frames_then_is_full(|f| f.push_request_bytes(id, flags, &request, &cmd.payload));
+        let (pushed, full) = out.frames_then_is_full(|f| {
+            f.push_request_bytes(id, flags, &request, &cmd.payload, cmd.envelope_len)
+        });
         if let Err(oversize) = pushed {
             cmd.reply.fail(oversize.to_status());
             return Some(full);

@@ -309,18 +309,21 @@ impl Frames<'_> {
     }
 
     /// Queues a Request frame whose `request.payload` is `payload`'s bytes;
-    /// a large payload ([`SHARE_THRESHOLD`]) is not copied.
+    /// a large payload ([`SHARE_THRESHOLD`]) is not copied. `length` must be
+    /// `request.encoded_len()`: a client works it out once, to check the
+    /// request against its limit before queueing the call.
     pub fn push_request_bytes(
         &mut self,
         stream_id: u32,
         flags: Flags,
         request: &RequestRef<'_>,
         payload: &Bytes,
+        length: usize,
     ) -> Result<(), Oversize> {
+        debug_assert_eq!(length, request.encoded_len());
         if payload.len() < SHARE_THRESHOLD {
-            return self.push_request(stream_id, flags, request);
+            return self.push_request_len(stream_id, flags, request, length);
         }
-        let length = request.encoded_len();
         self.head(
             stream_id,
             MessageType::REQUEST,
@@ -405,7 +408,18 @@ impl Frames<'_> {
         flags: Flags,
         request: &RequestRef<'_>,
     ) -> Result<(), Oversize> {
-        let length = request.encoded_len();
+        self.push_request_len(stream_id, flags, request, request.encoded_len())
+    }
+
+    /// [`Frames::push_request`] with the envelope's length already known.
+    #[inline]
+    fn push_request_len(
+        &mut self,
+        stream_id: u32,
+        flags: Flags,
+        request: &RequestRef<'_>,
+        length: usize,
+    ) -> Result<(), Oversize> {
         self.head(stream_id, MessageType::REQUEST, flags, length, length)?;
         request.encode(self.buf);
         Ok(())
