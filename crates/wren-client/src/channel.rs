@@ -288,7 +288,7 @@ impl Service<Request<Body>> for Channel {
             stream_id_slot: parts.extensions.get::<StreamIdSlot>().cloned(),
         };
         let deadline = match waiting {
-            State::Waiting { .. } => deadline.map(|d| Box::pin(tokio::time::sleep_until(d.into()))),
+            State::Waiting { .. } => deadline.map(|d| tokio::time::sleep_until(d.into())),
             _ => None,
         };
         let state = match self.tx.try_send(cmd) {
@@ -314,9 +314,8 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture {
         state: State,
-        // Boxed: a timer is over 100 bytes, and the future is moved several
-        // times on its way to the caller's await, deadline or not.
-        deadline: Option<Pin<Box<Sleep>>>,
+        #[pin]
+        deadline: Option<Sleep>,
     }
 }
 
@@ -359,7 +358,7 @@ impl Future for ResponseFuture {
     type Output = Result<Response<Body>, Status>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         loop {
             match this.state {
                 State::Queued { send, then } => match send.as_mut().poll(cx) {
@@ -374,8 +373,8 @@ impl Future for ResponseFuture {
                     Poll::Pending => {
                         // The deadline bounds the wait for room too; the
                         // call was never sent.
-                        if let Some(deadline) = this.deadline.as_mut() {
-                            ready!(deadline.as_mut().poll(cx));
+                        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                            ready!(deadline.poll(cx));
                             *this.state = State::Failed(None);
                             return Poll::Ready(Err(Side::Client.deadline_exceeded()));
                         }
@@ -398,8 +397,8 @@ impl Future for ResponseFuture {
                             Err(_) => Err(ConnectionClosed::default().into_status()),
                         });
                     }
-                    if let Some(deadline) = this.deadline.as_mut() {
-                        ready!(deadline.as_mut().poll(cx));
+                    if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
+                        ready!(deadline.poll(cx));
                         return Poll::Ready(Err(Side::Client.deadline_exceeded()));
                     }
                     return Poll::Pending;
