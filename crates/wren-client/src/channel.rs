@@ -268,7 +268,7 @@ impl Service<Request<Body>> for Channel {
             let (sender, stream) = inbox(self.inbox, self.budget.clone());
             let stream = DeadlineStream::wrap(stream, deadline, Side::Client);
             (
-                ReplyTo::Stream(sender),
+                ReplyTo::Stream(Box::new(sender)),
                 State::Streaming(Some(Body::from_boxed_stream(stream))),
             )
         } else {
@@ -281,6 +281,7 @@ impl Service<Request<Body>> for Channel {
             payload,
             metadata: parts.metadata,
             timeout_nano,
+            envelope_len: envelope,
             kind,
             outbound,
             reply,

@@ -65,10 +65,7 @@ where
             .call(req)
             .await
             .map_err(|e| status_from_error(e.into()))?;
-        resp.try_map(|body| {
-            body.decode::<R>()
-                .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))
-        })
+        resp.try_map(decode_reply)
     }
 
     /// Calls a server-streaming method: one request, a stream of replies.
@@ -106,10 +103,7 @@ where
         let resp = self
             .call(req, service, method, MethodKind::ClientStreaming)
             .await?;
-        resp.try_map(|body| {
-            body.decode::<R>()
-                .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))
-        })
+        resp.try_map(decode_reply)
     }
 
     /// Calls a bidirectional streaming method: the messages of `req`'s
@@ -147,4 +141,16 @@ where
             .await
             .map_err(|e| status_from_error(e.into()))
     }
+}
+
+/// Decodes a reply's one message, consuming the body so that the message's
+/// buffer is handed to the decoder rather than shared with it (as
+/// [`Body::decode`] does, which only borrows). The errors are worded as
+/// `Body::decode`'s, after "malformed reply: ".
+fn decode_reply<R: prost::Message + Default>(body: Body) -> Result<R, Status> {
+    let message = body
+        .into_message()
+        .map_err(|e| Status::internal(format!("malformed reply: {}", e.message())))?;
+    R::decode(message)
+        .map_err(|e| Status::internal(format!("malformed reply: error unmarshalling payload: {e}")))
 }

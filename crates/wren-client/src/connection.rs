@@ -25,8 +25,10 @@ pub(crate) type Reply = Result<Bytes, Status>;
 pub(crate) enum ReplyTo {
     /// One reply message (unary and client-streaming calls).
     Once(oneshot::Sender<Reply>),
-    /// A stream of replies (server-streaming and bidi calls).
-    Stream(InboxSender),
+    /// A stream of replies (server-streaming and bidi calls). Boxed: it is
+    /// several times the size of a oneshot sender, and every call's command
+    /// and pending entry would otherwise carry that size.
+    Stream(Box<InboxSender>),
 }
 
 impl ReplyTo {
@@ -62,6 +64,9 @@ pub(crate) struct Command {
     pub(crate) payload: Bytes,
     pub(crate) metadata: Metadata,
     pub(crate) timeout_nano: i64,
+    /// The request envelope's encoded length, worked out once, when the
+    /// call was checked against the message size limit.
+    pub(crate) envelope_len: usize,
     pub(crate) kind: MethodKind,
     /// The request messages of a client-streaming or bidi call.
     pub(crate) outbound: Option<BodyStream>,
@@ -233,14 +238,17 @@ impl ClientConnection {
         self.commands
     }
 
-    fn send(&mut self, cmd: Command, out: &Outbox) {
+    /// Sends `cmd`. Returns whether the outbox is full afterwards, found
+    /// under the lock taken to queue the request; `None` if nothing was
+    /// queued (the caller was gone, or the stream ids ran out).
+    fn send(&mut self, cmd: Command, out: &Outbox) -> Option<bool> {
         if cmd.reply.is_gone() {
-            return; // The caller gave up before the call was sent.
+            return None; // The caller gave up before the call was sent.
         }
         let Some(id) = self.next_id else {
             cmd.reply
                 .fail(Status::unavailable("connection has used up its stream ids"));
-            return;
+            return None;
         };
         let request = RequestRef {
             service: &cmd.service,
@@ -259,11 +267,12 @@ impl ClientConnection {
             MethodKind::ServerStreaming => Flags::REMOTE_CLOSED,
             _ => OPEN_NO_DATA,
         };
-        if let Err(oversize) =
-            out.frames(|f| f.push_request_bytes(id, flags, &request, &cmd.payload))
-        {
+        let (pushed, full) = out.frames_then_is_full(|f| {
+            f.push_request_bytes(id, flags, &request, &cmd.payload, cmd.envelope_len)
+        });
+        if let Err(oversize) = pushed {
             cmd.reply.fail(oversize.to_status());
-            return;
+            return Some(full);
         }
         self.next_id = id.checked_add(2);
         if let Some(slot) = &cmd.stream_id_slot {
@@ -293,6 +302,7 @@ impl ClientConnection {
                 .retain(|_, p| p.outbound.is_some() || !p.reply.is_gone());
             self.sweep_at = (self.pending.len() * 2).max(MIN_SWEEP);
         }
+        Some(full)
     }
 
     /// Forgets call `id`, stops its request stream, and returns its state.
@@ -587,8 +597,11 @@ impl Dispatch for ClientConnection {
     }
 
     fn poll_work(&mut self, cx: &mut Context<'_>, out: &Outbox) -> Poll<()> {
-        // The read batch is over: hand its messages over.
-        self.flush_staged(out);
+        // The read batch is over: hand its messages over (most turns of
+        // the driver staged none, and skip the call).
+        if self.staged.is_some() {
+            self.flush_staged(out);
+        }
         self.poll_abandoned(cx, out);
         self.poll_paused(cx);
         if let Some(cmd) = self.first.take() {
@@ -597,11 +610,13 @@ impl Dispatch for ClientConnection {
         }
         // Calls over the concurrency limit wait in the queue (the caller's
         // `poll_ready` waits once the queue is full too).
-        while !self.handles_gone && self.pending.len() < self.max_concurrent_calls && !out.is_full()
-        {
+        // Whether the outbox is full comes back from each send, checked
+        // under the lock that queued it.
+        let mut full = out.is_full();
+        while !self.handles_gone && self.pending.len() < self.max_concurrent_calls && !full {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
-                    self.send(cmd, out);
+                    full = self.send(cmd, out).unwrap_or_else(|| out.is_full());
                     self.fresh = true;
                 }
                 Poll::Ready(None) => self.handles_gone = true,
@@ -613,7 +628,9 @@ impl Dispatch for ClientConnection {
             // stream's Data, so read on.
             self.resume(cx);
         }
-        while !out.is_full() {
+        // With no request stream to send there is nothing to poll (an empty
+        // set would only end at once), and no need to ask the outbox.
+        while !self.outbound.is_empty() && !out.is_full() {
             match self.outbound.poll_next_unpin(cx) {
                 Poll::Ready(Some((id, batch))) => {
                     self.on_outbound(id, batch, out);
