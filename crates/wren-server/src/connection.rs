@@ -85,6 +85,8 @@ struct StreamState {
     charge: usize,
     /// The call was told to end early; the client's Data is dropped.
     cancelled: bool,
+    /// The call runs in one of the connection's runners.
+    on_runner: bool,
 }
 
 /// Serves the calls of one connection.
@@ -106,6 +108,8 @@ where
     runners: Runners<Call<S>>,
     /// Calls opened on this connection (saturating).
     calls_opened: u32,
+    /// Calls in flight that run in runners.
+    runner_calls: usize,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
     /// Ends the runners left waiting for a call and gives back the spare
@@ -159,6 +163,7 @@ where
             ids: StreamIds::new(config.strict_stream_ids),
             runners: Runners::new(),
             calls_opened: 0,
+            runner_calls: 0,
             config,
             peer: Arc::new(peer),
             inline: None,
@@ -312,6 +317,7 @@ where
             }
         };
         let control = self.spare_controls.pop().unwrap_or_default();
+        let mut on_runner = false;
         let task = CallTask::new(
             id,
             kind.server_streaming(),
@@ -333,6 +339,8 @@ where
                 self.config.tasks.spawn(task);
             } else {
                 self.runners.run(&self.config.tasks, task);
+                on_runner = true;
+                self.runner_calls += 1;
             }
             self.spawned = true;
         }
@@ -345,6 +353,7 @@ where
                 control,
                 charge,
                 cancelled: false,
+                on_runner,
             },
         );
     }
@@ -477,10 +486,19 @@ where
         if let Some(timer) = &mut self.retire {
             if timer.as_mut().poll(cx).is_ready() {
                 self.retire = None;
-                // Busy runners offer themselves when their calls end, and
-                // the next call to end starts the timer again.
-                self.runners.retire_idle();
                 self.spare_controls = Vec::new();
+                // Busy runners offer themselves when their calls end, and
+                // the next call to end starts the timer again. A runner
+                // whose call has ended (and been forgotten) but which has
+                // not offered itself yet is busy too, with no call left to
+                // start the timer for it: look again later.
+                let busy = self.runners.retire_idle();
+                if busy > self.runner_calls {
+                    let timer = self
+                        .retire
+                        .insert(Box::pin(tokio::time::sleep(RETIRE_AFTER)));
+                    let _ = timer.as_mut().poll(cx);
+                }
             }
         }
     }
@@ -500,6 +518,9 @@ where
                 continue;
             };
             self.budget.refund(state.charge);
+            if state.on_runner {
+                self.runner_calls -= 1;
+            }
             // The task has nearly always dropped its handle by now.
             if let Some(control) = Arc::get_mut(&mut state.control) {
                 if reusing && self.spare_controls.len() < SPARE_CONTROLS {

@@ -310,6 +310,44 @@ mod tests {
         assert_eq!(done.load(Ordering::SeqCst), 1);
     }
 
+    /// Blocks its thread in `Drop` until the test lets it go.
+    struct BlockingDrop(std::sync::mpsc::Receiver<()>);
+
+    impl Drop for BlockingDrop {
+        fn drop(&mut self) {
+            let _ = self.0.recv_timeout(Duration::from_secs(10));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_runner_dropping_its_finished_call_is_still_busy() {
+        let tasks = TaskTracker::new();
+        let mut runners: Runners<Call> = Runners::new();
+        let (release, held) = std::sync::mpsc::channel();
+        let (dropping, started) = std::sync::mpsc::channel();
+        let guard = BlockingDrop(held);
+        // A call that is over once polled, and whose drop blocks: the
+        // window in which a connection has already forgotten the call.
+        runners.run(
+            &tasks,
+            Box::pin(async move {
+                let _guard = guard;
+                dropping.send(()).expect("test waits");
+            }),
+        );
+        tokio::task::spawn_blocking(move || started.recv().expect("call ran"))
+            .await
+            .expect("waiting");
+        // The runner is busy: ending the waiting runners leaves it, and
+        // says so, so that its connection looks again later.
+        assert_eq!(runners.retire_idle(), 1);
+        release.send(()).expect("runner waits");
+        until(|| idle(&runners) == 1).await;
+        assert_eq!(runners.retire_idle(), 0);
+        tasks.close();
+        until(|| tasks.is_empty()).await;
+    }
+
     #[tokio::test]
     async fn dropping_the_runners_ends_the_waiting_ones() {
         let tasks = TaskTracker::new();
