@@ -160,10 +160,6 @@ pub(crate) struct ClientConnection {
     next_id: Option<u32>,
     sweep_at: usize,
     handles_gone: bool,
-    /// Calls were queued into the outbox since the last write.
-    fresh: bool,
-    /// The last write was put off once already.
-    held: bool,
     /// Part of a reconnecting channel: when the connection ends, queued
     /// calls stay queued for the next one.
     reconnecting: bool,
@@ -208,8 +204,6 @@ impl ClientConnection {
             next_id: Some(1),
             sweep_at: MIN_SWEEP,
             handles_gone: false,
-            fresh: false,
-            held: false,
             reconnecting: false,
             first: None,
             max_concurrent_calls: max_concurrent_calls.max(1),
@@ -606,7 +600,6 @@ impl Dispatch for ClientConnection {
         self.poll_paused(cx);
         if let Some(cmd) = self.first.take() {
             self.send(cmd, out);
-            self.fresh = true;
         }
         // Calls over the concurrency limit wait in the queue (the caller's
         // `poll_ready` waits once the queue is full too).
@@ -617,7 +610,6 @@ impl Dispatch for ClientConnection {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
                     full = self.send(cmd, out).unwrap_or_else(|| out.is_full());
-                    self.fresh = true;
                 }
                 Poll::Ready(None) => self.handles_gone = true,
                 Poll::Pending => break,
@@ -634,7 +626,6 @@ impl Dispatch for ClientConnection {
             match self.outbound.poll_next_unpin(cx) {
                 Poll::Ready(Some((id, batch))) => {
                     self.on_outbound(id, batch, out);
-                    self.fresh = true;
                 }
                 Poll::Ready(None) | Poll::Pending => break,
             }
@@ -651,21 +642,6 @@ impl Dispatch for ClientConnection {
             }
         }
         Poll::Pending
-    }
-
-    fn hold_writes(&mut self, cx: &mut Context<'_>) -> bool {
-        // The caller that queued a call woke this task, and tokio runs a task
-        // woken that way straight after the caller. Writing now would send one
-        // frame per write while other callers are still about to queue
-        // theirs, so yield once first: they run, queue, and the whole batch
-        // leaves in one write.
-        if std::mem::take(&mut self.fresh) && !self.held {
-            self.held = true;
-            cx.waker().wake_by_ref();
-            return true;
-        }
-        self.held = false;
-        false
     }
 
     fn wants_read(&self) -> bool {

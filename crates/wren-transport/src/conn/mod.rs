@@ -47,14 +47,6 @@ pub trait Dispatch {
         true
     }
 
-    /// Asked before queued frames are written; `true` puts the write off to
-    /// a later poll (the dispatcher must then have arranged a wake-up). Lets a
-    /// dispatcher gather more frames into one write.
-    fn hold_writes(&mut self, cx: &mut Context<'_>) -> bool {
-        let _ = cx;
-        false
-    }
-
     /// Whether reading frames makes this side write (a server answers what
     /// it reads). Such a dispatcher stops reading while its writes are
     /// blocked; one that only consumes what it reads (a client reading
@@ -224,16 +216,14 @@ where
 
             let finished = this.dispatch.poll_work(cx, this.writer.outbox()).is_ready();
 
-            if !this.dispatch.hold_writes(cx) {
-                let was_full = this.writer.is_full();
-                let release = this.dispatch.is_idle();
-                match this.writer.poll_write(&mut this.io, cx, release) {
-                    Poll::Ready(Err(e)) => return this.finish(Some(e)),
-                    // Reading and work stopped while the outbox was full:
-                    // now that it drained, take another turn for them.
-                    Poll::Ready(Ok(())) => progress |= was_full,
-                    Poll::Pending => {}
-                }
+            let was_full = this.writer.is_full();
+            let release = this.dispatch.is_idle();
+            match this.writer.poll_write(&mut this.io, cx, release) {
+                Poll::Ready(Err(e)) => return this.finish(Some(e)),
+                // Reading and work stopped while the outbox was full: now
+                // that it drained, take another turn for them.
+                Poll::Ready(Ok(())) => progress |= was_full,
+                Poll::Pending => {}
             }
 
             if (finished || this.read_closed) && this.writer.is_empty() {
