@@ -12,9 +12,10 @@
 //!
 //! A call never waits for a runner: when none is waiting, the connection
 //! spawns a new one, so there are as many runners as calls in flight at the
-//! busiest moment. Runners left waiting are ended by the connection every
-//! [`RETIRE_AFTER`] (see [`Runners::retire_idle`]), so a connection that
-//! falls quiet soon holds none, and all of them end with the connection.
+//! busiest moment. When a call ends the connection starts a timer, and
+//! [`RETIRE_AFTER`] later it ends the runners still waiting (see
+//! [`Runners::retire_idle`]), so a connection that falls quiet soon holds
+//! none; all of them end with the connection.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,8 +26,8 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio_util::task::TaskTracker;
 
-/// How often a connection ends the runners waiting for a call: a runner
-/// waits at most twice this long before it ends.
+/// How long after a call ended a connection ends the runners waiting for a
+/// call: a runner waits about twice this long at most before it ends.
 pub(crate) const RETIRE_AFTER: Duration = Duration::from_millis(100);
 
 /// A connection's runners, of calls of type `C`. Dropping it ends the
