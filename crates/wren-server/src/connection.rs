@@ -4,9 +4,10 @@
 //! their streams' buffers. Each call runs as a [`CallTask`] — in a tokio
 //! task of its own by default (a runner task, reused from call to call:
 //! see [`Runners`]), or inside the connection's task when the server runs
-//! handlers inline — and queues its own frames into the shared outbox. The connection never waits for a call: a stream whose consumer
-//! falls behind buffers within the connection's budget and fails alone
-//! when it runs out.
+//! handlers inline — and queues its own frames into the shared outbox. The
+//! connection never waits for a call: a stream whose consumer falls behind
+//! buffers within the connection's budget and fails alone when it runs
+//! out.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -108,8 +109,6 @@ where
     runners: Runners<Call<S>>,
     /// Calls opened on this connection (saturating).
     calls_opened: u32,
-    /// Calls in flight that run in runners.
-    runner_calls: usize,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
     /// Ends the runners left waiting for a call and gives back the spare
@@ -163,7 +162,6 @@ where
             ids: StreamIds::new(config.strict_stream_ids),
             runners: Runners::new(),
             calls_opened: 0,
-            runner_calls: 0,
             config,
             peer: Arc::new(peer),
             inline: None,
@@ -340,7 +338,6 @@ where
             } else {
                 self.runners.run(&self.config.tasks, task);
                 on_runner = true;
-                self.runner_calls += 1;
             }
             self.spawned = true;
         }
@@ -483,23 +480,27 @@ where
     /// Once the retire timer fires, ends the runners waiting for a call
     /// and gives back the spare control blocks.
     fn poll_retire(&mut self, cx: &mut Context<'_>) {
-        if let Some(timer) = &mut self.retire {
-            if timer.as_mut().poll(cx).is_ready() {
-                self.retire = None;
-                self.spare_controls = Vec::new();
-                // Busy runners offer themselves when their calls end, and
-                // the next call to end starts the timer again. A runner
-                // whose call has ended (and been forgotten) but which has
-                // not offered itself yet is busy too, with no call left to
-                // start the timer for it: look again later.
-                let busy = self.runners.retire_idle();
-                if busy > self.runner_calls {
-                    let timer = self
-                        .retire
-                        .insert(Box::pin(tokio::time::sleep(RETIRE_AFTER)));
-                    let _ = timer.as_mut().poll(cx);
-                }
-            }
+        let Some(timer) = &mut self.retire else {
+            return;
+        };
+        if timer.as_mut().poll(cx).is_pending() {
+            return;
+        }
+        self.spare_controls = Vec::new();
+        // Busy runners offer themselves when their calls end, and the next
+        // call to end starts the timer again. A runner whose call has ended
+        // (and been forgotten) but which has not offered itself yet is busy
+        // too, with no call left to start the timer for it: look again
+        // later.
+        let busy = self.runners.retire_idle();
+        let in_runners = self.streams.values().filter(|s| s.on_runner).count();
+        if busy > in_runners {
+            timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + RETIRE_AFTER);
+            let _ = timer.as_mut().poll(cx);
+        } else {
+            self.retire = None;
         }
     }
 
@@ -518,9 +519,6 @@ where
                 continue;
             };
             self.budget.refund(state.charge);
-            if state.on_runner {
-                self.runner_calls -= 1;
-            }
             // The task has nearly always dropped its handle by now.
             if let Some(control) = Arc::get_mut(&mut state.control) {
                 if reusing && self.spare_controls.len() < SPARE_CONTROLS {
