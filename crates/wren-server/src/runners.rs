@@ -246,6 +246,17 @@ mod tests {
         })
     }
 
+    /// A task tracker, no runners yet, a count of calls done and a closed
+    /// gate.
+    fn setup() -> (TaskTracker, Runners<Call>, Arc<AtomicUsize>, Arc<Semaphore>) {
+        (
+            TaskTracker::new(),
+            Runners::new(),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(Semaphore::new(0)),
+        )
+    }
+
     async fn until(what: impl Fn() -> bool) {
         tokio::time::timeout(Duration::from_secs(10), async {
             while !what() {
@@ -265,10 +276,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_runner_takes_the_next_call_and_idle_ones_end() {
-        let tasks = TaskTracker::new();
-        let mut runners = Runners::new();
-        let done = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(Semaphore::new(0));
+        let (tasks, mut runners, done, gate) = setup();
         // Two calls at once: two runners.
         assert!(runners.run(&tasks, call(&done, &gate)));
         assert!(runners.run(&tasks, call(&done, &gate)));
@@ -292,10 +300,7 @@ mod tests {
 
     #[tokio::test]
     async fn busy_runners_are_counted_and_end_after_their_call_once_dropped() {
-        let tasks = TaskTracker::new();
-        let mut runners = Runners::new();
-        let done = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(Semaphore::new(0));
+        let (tasks, mut runners, done, gate) = setup();
         runners.run(&tasks, call(&done, &gate));
         runners.run(&tasks, Box::pin(async {}));
         until(|| idle(&runners) == 1).await;
