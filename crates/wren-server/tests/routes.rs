@@ -76,6 +76,14 @@ fn request(method: &'static str) -> Request<Body> {
     req
 }
 
+/// Calls "Fine" and checks its reply.
+async fn assert_fine(routes: &mut Routes) {
+    let reply = within("the call to Fine", routes.call(request("Fine")))
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().into_message().unwrap(), "ok");
+}
+
 #[tokio::test]
 async fn a_panic_in_a_services_call_fails_that_call_with_internal() {
     let (mut routes, calls) = routes(false);
@@ -85,10 +93,7 @@ async fn a_panic_in_a_services_call_fails_that_call_with_internal() {
     assert_eq!(err.code(), Code::Internal);
     assert_eq!(err.message(), "handler panicked");
     // The routes go on serving.
-    let reply = within("the next call", routes.call(request("Fine")))
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().into_message().unwrap(), "ok");
+    assert_fine(&mut routes).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -107,10 +112,7 @@ async fn a_call_whose_deadline_passed_never_reaches_the_service() {
 #[tokio::test]
 async fn a_service_not_ready_at_once_is_waited_for() {
     let (mut routes, calls) = routes(true);
-    let reply = within("the call", routes.call(request("Fine")))
-        .await
-        .unwrap();
-    assert_eq!(reply.into_inner().into_message().unwrap(), "ok");
+    assert_fine(&mut routes).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
