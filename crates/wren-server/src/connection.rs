@@ -69,6 +69,9 @@ pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most control blocks of ended calls kept for the next calls.
 const SPARE_CONTROLS: usize = 256;
+/// The largest call table reserved at once for a burst of calls after a
+/// quiet moment (entries).
+const MAX_STREAMS_HINT: usize = 1024;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -109,6 +112,11 @@ where
     runners: Runners<Call<S>>,
     /// Calls opened on this connection (saturating).
     calls_opened: u32,
+    /// The call table's capacity when the connection last fell quiet and
+    /// gave it back (at most [`MAX_STREAMS_HINT`]): the first call after
+    /// the quiet moment reserves it, instead of the table growing (and
+    /// rehashing) step by step through every burst of calls.
+    streams_hint: u32,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
     /// Ends the runners left waiting for a call and gives back the spare
@@ -162,6 +170,7 @@ where
             ids: StreamIds::new(config.strict_stream_ids),
             runners: Runners::new(),
             calls_opened: 0,
+            streams_hint: 0,
             config,
             peer: Arc::new(peer),
             inline: None,
@@ -342,6 +351,9 @@ where
             self.spawned = true;
         }
         self.calls_opened = self.calls_opened.saturating_add(1);
+        if self.streams.capacity() == 0 {
+            self.streams.reserve(self.streams_hint as usize);
+        }
         self.streams.insert(
             id,
             StreamState {
@@ -607,6 +619,7 @@ where
                 self.inline = None;
             }
             if self.streams.capacity() > 0 {
+                self.streams_hint = self.streams.capacity().min(MAX_STREAMS_HINT) as u32;
                 self.streams = wren_transport::StreamMap::default();
             }
             if self.ended.capacity() > 0 {

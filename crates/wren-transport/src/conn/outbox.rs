@@ -18,6 +18,12 @@ use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef
 const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
 const KEEP_CAPACITY: usize = 256 * 1024;
+/// The most buffer allocated up front for the first batch after the
+/// connection fell idle (see `State::capacity_hint`): below glibc's mmap
+/// threshold, so a hint never costs a mapping per batch.
+const MAX_CAPACITY_HINT: usize = 64 * 1024;
+/// The most ids of ended streams reserved at once after an idle moment.
+const MAX_ENDED_HINT: usize = 1024;
 /// Payloads of at least this many bytes are not copied into the write
 /// buffer: the frame keeps a reference and the connection writes it with a
 /// vectored write.
@@ -65,6 +71,16 @@ struct State {
     /// Streams whose producers queued their last frame since the
     /// dispatcher last asked ([`Outbox::take_ended`]).
     ended: Vec<u32>,
+    /// The room the first frame of a batch reserves when the buffer holds
+    /// no memory: the largest batch written before the connection last
+    /// fell idle (plus a quarter, at most [`MAX_CAPACITY_HINT`]). A
+    /// connection whose calls come in bursts gives its buffers back
+    /// between bursts; without this, every burst grew a new buffer by
+    /// doubling, copying what it held at each step.
+    capacity_hint: usize,
+    /// `ended`'s capacity when [`Outbox::release_idle`] gave it back, for
+    /// the same reason: reserved again by the next push.
+    ended_hint: u32,
     /// The connection is gone: pushes are dropped.
     closed: bool,
 }
@@ -104,6 +120,8 @@ pub(crate) struct Writer {
     /// Or, when large payloads were queued by reference, the buffers being
     /// written, in order.
     chunks: VecDeque<Bytes>,
+    /// The largest `buf` taken since the connection last fell idle.
+    batch_peak: usize,
 }
 
 impl Outbox {
@@ -119,6 +137,7 @@ impl Outbox {
             outbox: outbox.clone(),
             buf: BytesMut::new(),
             chunks: VecDeque::new(),
+            batch_peak: 0,
         };
         (outbox, writer)
     }
@@ -191,6 +210,12 @@ impl Outbox {
     fn queue<R>(&self, encode: impl FnOnce(&mut Frames<'_>) -> R) -> (R, bool) {
         let mut state = self.lock();
         let state = &mut *state;
+        if state.buf.capacity() == 0 && state.capacity_hint > 0 {
+            state.buf.reserve(state.capacity_hint);
+        }
+        if state.ended.capacity() == 0 && state.ended_hint > 0 {
+            state.ended.reserve(state.ended_hint as usize);
+        }
         let mut frames = Frames {
             buf: &mut state.buf,
             chunks: &mut state.chunks,
@@ -222,6 +247,7 @@ impl Outbox {
     pub fn release_idle(&self) {
         let mut state = self.lock();
         if state.ended.is_empty() && state.ended.capacity() > 0 {
+            state.ended_hint = state.ended.capacity().min(MAX_ENDED_HINT) as u32;
             state.ended = Vec::new();
         }
         if state.waiting.is_empty() && state.waiting.capacity() > 0 {
@@ -539,6 +565,7 @@ impl Writer {
                     // Swap: producers fill the (empty) buffer just written
                     // while this one is written.
                     std::mem::swap(&mut self.buf, &mut state.buf);
+                    self.batch_peak = self.batch_peak.max(self.buf.len());
                 } else {
                     std::mem::swap(&mut self.chunks, &mut state.chunks);
                     state.chunk_bytes = 0;
@@ -603,6 +630,18 @@ impl Writer {
             if state.buf.is_empty() && state.buf.capacity() > 0 {
                 state.buf = BytesMut::new();
             }
+            if self.buf.capacity() > 0 {
+                self.buf = BytesMut::new();
+            }
+            // Only a turn that wrote something says how large batches are.
+            let peak = std::mem::take(&mut self.batch_peak);
+            if peak > 0 {
+                state.capacity_hint = if peak > MIN_CAPACITY {
+                    (peak + peak / 4).min(MAX_CAPACITY_HINT)
+                } else {
+                    0
+                };
+            }
             if state.chunks.is_empty() && state.chunks.capacity() > 0 {
                 state.chunks = VecDeque::new();
             }
@@ -659,5 +698,65 @@ impl Writer {
         self.buf = BytesMut::new();
         self.chunks = VecDeque::new();
         waiting.into_iter().for_each(Waker::wake);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queues `frames` Data frames of `size` bytes.
+    fn queue(outbox: &Outbox, frames: u32, size: usize) {
+        let payload = vec![7u8; size];
+        for id in 0..frames {
+            outbox
+                .push(2 * id + 1, MessageType::DATA, Flags::EMPTY, &payload)
+                .unwrap();
+        }
+    }
+
+    /// Writes everything queued (`release`: the connection is idle once
+    /// it is written); the bytes written.
+    fn write(writer: &mut Writer, release: bool) -> usize {
+        let mut sink = Vec::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        let written = writer.poll_write(&mut sink, &mut cx, release);
+        assert!(matches!(written, Poll::Ready(Ok(()))));
+        sink.len()
+    }
+
+    #[test]
+    fn an_idle_outbox_holds_no_buffer_and_the_next_burst_reserves_the_last_ones_size() {
+        let (outbox, mut writer) = Outbox::new(4 << 20, 1 << 20);
+        let batch = 64 * (HEADER_LEN + 300);
+        queue(&outbox, 64, 300);
+        assert_eq!(write(&mut writer, true), batch);
+        assert_eq!(
+            outbox.lock().buf.capacity(),
+            0,
+            "the queue's buffer is given back"
+        );
+        assert_eq!(
+            writer.buf.capacity(),
+            0,
+            "the writer's buffer is given back"
+        );
+        let hint = outbox.lock().capacity_hint;
+        assert!((batch..=MAX_CAPACITY_HINT).contains(&hint), "hint {hint}");
+
+        // Idle turns that write nothing keep the hint.
+        assert_eq!(write(&mut writer, true), 0);
+        assert_eq!(outbox.lock().capacity_hint, hint);
+
+        // The next burst's first frame reserves room for a whole burst, so
+        // the buffer is allocated once rather than grown step by step.
+        queue(&outbox, 1, 300);
+        let reserved = outbox.lock().buf.capacity();
+        assert!(reserved >= batch, "reserved {reserved} < {batch}");
+
+        // A burst that fits the smallest buffer anyway leaves no hint.
+        assert_eq!(write(&mut writer, true), HEADER_LEN + 300);
+        assert_eq!(outbox.lock().capacity_hint, 0);
+        assert_eq!(outbox.lock().buf.capacity(), 0);
     }
 }

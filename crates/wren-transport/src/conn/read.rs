@@ -60,7 +60,15 @@ impl ReadBuffer {
             ready!(Pin::new(io).poll_read(cx, &mut rb))?;
             let n = rb.filled().len();
             if n > 0 {
-                self.buf = BytesMut::from(rb.filled());
+                // A full stack read means more is likely waiting, and the
+                // last frame is likely cut short: leave room for the next
+                // read, which then needs no allocation (this buffer's
+                // frames are shared with their calls, so growing it would
+                // mean a new one and a copy of the partial frame).
+                let room = if n == IDLE_READ { n + IDLE_READ } else { n };
+                let mut buf = BytesMut::with_capacity(room);
+                buf.extend_from_slice(rb.filled());
+                self.buf = buf;
             }
             return Poll::Ready(Ok(n));
         }
