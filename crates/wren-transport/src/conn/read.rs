@@ -17,14 +17,30 @@ use wren_codec::{Decoded, FrameCodec};
 const IDLE_READ: usize = 8 * 1024;
 /// The most read at once while skipping an oversize payload.
 const DISCARD_CHUNK: usize = 64 * 1024;
+/// The most room offered to a read of small frames: reached by doubling
+/// while every read fills what it was offered (a peer streaming faster
+/// than this side reads), so a flood of small messages costs few reads.
+const MAX_READ: usize = 64 * 1024;
 
 /// Buffered input. Between frames it owns no heap memory: a read with
 /// nothing buffered goes to a stack array first, and only the bytes that
 /// arrived are copied to the heap. While a frame is arriving the buffer is
 /// sized from its header, so a large payload is read in few calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct ReadBuffer {
     buf: BytesMut,
+    /// The least room offered to the next read into `buf`: [`IDLE_READ`],
+    /// doubled (up to [`MAX_READ`]) after each read that filled its room.
+    room: usize,
+}
+
+impl Default for ReadBuffer {
+    fn default() -> Self {
+        ReadBuffer {
+            buf: BytesMut::new(),
+            room: IDLE_READ,
+        }
+    }
 }
 
 impl ReadBuffer {
@@ -76,9 +92,54 @@ impl ReadBuffer {
         let room = if codec.is_discarding() {
             wanted.clamp(1, DISCARD_CHUNK)
         } else {
-            wanted.max(IDLE_READ)
+            wanted.max(self.room)
         };
         self.buf.reserve(room);
-        poll_read_buf(Pin::new(io), cx, &mut self.buf)
+        let offered = self.buf.capacity() - self.buf.len();
+        let n = ready!(poll_read_buf(Pin::new(io), cx, &mut self.buf))?;
+        self.room = if n == offered {
+            (self.room * 2).min(MAX_READ)
+        } else {
+            IDLE_READ
+        };
+        Poll::Ready(Ok(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn fill<R: AsyncRead + Unpin>(read: &mut ReadBuffer, io: &mut R) -> usize {
+        let codec = FrameCodec::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        match read.poll_fill(io, &codec, &mut cx) {
+            Poll::Ready(Ok(n)) => n,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_grow_while_each_fills_its_room_and_shrink_after_one_that_does_not() {
+        let mut read = ReadBuffer::new();
+        // One byte of a header buffered: the next read goes to the heap.
+        read.buf.extend_from_slice(&[0]);
+        let mut flood = tokio::io::repeat(0);
+        let mut sizes = Vec::new();
+        for _ in 0..5 {
+            read.buf.truncate(1);
+            fill(&mut read, &mut flood);
+            sizes.push(read.room);
+        }
+        assert_eq!(
+            sizes,
+            [2 * IDLE_READ, 4 * IDLE_READ, MAX_READ, MAX_READ, MAX_READ]
+        );
+
+        read.buf.truncate(1);
+        let mut trickle: &[u8] = &[0; 100];
+        assert_eq!(fill(&mut read, &mut trickle), 100);
+        assert_eq!(read.room, IDLE_READ);
     }
 }
