@@ -160,6 +160,13 @@ pub(crate) struct ClientConnection {
     next_id: Option<u32>,
     sweep_at: usize,
     handles_gone: bool,
+    /// Callers handed their reply since the last write: each may be about
+    /// to make its next call.
+    answered: usize,
+    /// Calls queued since the last write.
+    queued: usize,
+    /// The last write was put off once already.
+    held: bool,
     /// Part of a reconnecting channel: when the connection ends, queued
     /// calls stay queued for the next one.
     reconnecting: bool,
@@ -204,6 +211,9 @@ impl ClientConnection {
             next_id: Some(1),
             sweep_at: MIN_SWEEP,
             handles_gone: false,
+            answered: 0,
+            queued: 0,
+            held: false,
             reconnecting: false,
             first: None,
             max_concurrent_calls: max_concurrent_calls.max(1),
@@ -335,6 +345,7 @@ impl ClientConnection {
         match pending.reply {
             ReplyTo::Once(tx) => {
                 let _ = tx.send(reply);
+                self.answered += 1;
             }
             // A stream ends with messages already delivered, then this.
             ReplyTo::Stream(inbox) => inbox.finish(reply.map(drop)),
@@ -610,6 +621,7 @@ impl Dispatch for ClientConnection {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(cmd)) => {
                     full = self.send(cmd, out).unwrap_or_else(|| out.is_full());
+                    self.queued += 1;
                 }
                 Poll::Ready(None) => self.handles_gone = true,
                 Poll::Pending => break,
@@ -642,6 +654,28 @@ impl Dispatch for ClientConnection {
             }
         }
         Poll::Pending
+    }
+
+    fn hold_writes(&mut self) -> bool {
+        // A reply wakes its caller, and the first caller to make its next
+        // call wakes this task, which tokio then runs straight after it
+        // (the worker's "LIFO slot"), ahead of the other callers answered
+        // in the same batch. Writing now would send that one call alone
+        // and the others in writes of their own; so when one call is
+        // queued and more callers were answered, yield once: they run,
+        // queue theirs, and all leave in one write. A lone caller (one
+        // call in flight) is never held.
+        if self.queued == 0 {
+            return false;
+        }
+        if !self.held && self.queued == 1 && self.answered > 1 {
+            self.held = true;
+            return true;
+        }
+        self.held = false;
+        self.answered = 0;
+        self.queued = 0;
+        false
     }
 
     fn wants_read(&self) -> bool {

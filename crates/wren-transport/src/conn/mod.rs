@@ -47,6 +47,15 @@ pub trait Dispatch {
         true
     }
 
+    /// Asked before queued frames are written: `true` puts the write off
+    /// until the connection's task has let the tasks ahead of it in the
+    /// runtime's queue run (the driver wakes itself and returns). A
+    /// dispatcher that has just woken callers who are about to queue more
+    /// frames uses this to send them in one write instead of one each.
+    fn hold_writes(&mut self) -> bool {
+        false
+    }
+
     /// Whether reading frames makes this side write (a server answers what
     /// it reads). Such a dispatcher stops reading while its writes are
     /// blocked; one that only consumes what it reads (a client reading
@@ -215,6 +224,11 @@ where
             }
 
             let finished = this.dispatch.poll_work(cx, this.writer.outbox()).is_ready();
+
+            if this.dispatch.hold_writes() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
 
             let was_full = this.writer.is_full();
             let release = this.dispatch.is_idle();
