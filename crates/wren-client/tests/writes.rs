@@ -27,6 +27,16 @@ struct CountWrites<T> {
     sizes: Arc<Mutex<Vec<usize>>>,
 }
 
+impl<T> CountWrites<T> {
+    fn record(&self, written: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = written
+            && *n > 0
+        {
+            self.sizes.lock().unwrap().push(*n);
+        }
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for CountWrites<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -44,11 +54,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CountWrites<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.io).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written
-            && n > 0
-        {
-            self.sizes.lock().unwrap().push(n);
-        }
+        self.record(&written);
         written
     }
 
@@ -58,11 +64,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CountWrites<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = written
-            && n > 0
-        {
-            self.sizes.lock().unwrap().push(n);
-        }
+        self.record(&written);
         written
     }
 
