@@ -69,7 +69,7 @@ pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most control blocks of ended calls kept for the next calls.
 const SPARE_CONTROLS: usize = 256;
-/// The largest call table reserved at once for a burst of calls after a
+/// The largest call table grown to at once for a burst of calls after a
 /// quiet moment (entries).
 const MAX_STREAMS_HINT: usize = 1024;
 /// The most streams remembered as failed while their client still sends;
@@ -113,9 +113,10 @@ where
     /// Calls opened on this connection (saturating).
     calls_opened: u32,
     /// The call table's capacity when the connection last fell quiet and
-    /// gave it back (at most [`MAX_STREAMS_HINT`]): the first call after
-    /// the quiet moment reserves it, instead of the table growing (and
-    /// rehashing) step by step through every burst of calls.
+    /// gave it back (at most [`MAX_STREAMS_HINT`]): when the table first
+    /// fills after the quiet moment it grows to this at once, instead of
+    /// growing (and rehashing) step by step through every burst of calls.
+    /// A lone call still gets the smallest table.
     streams_hint: u32,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
@@ -351,8 +352,10 @@ where
             self.spawned = true;
         }
         self.calls_opened = self.calls_opened.saturating_add(1);
-        if self.streams.capacity() == 0 {
-            self.streams.reserve(self.streams_hint as usize);
+        let calls = self.streams.len();
+        if calls > 0 && calls == self.streams.capacity() {
+            self.streams
+                .reserve((self.streams_hint as usize).max(calls + 1) - calls);
         }
         self.streams.insert(
             id,

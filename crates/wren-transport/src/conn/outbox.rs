@@ -18,8 +18,8 @@ use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef
 const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
 const KEEP_CAPACITY: usize = 256 * 1024;
-/// The most buffer allocated up front for the first batch after the
-/// connection fell idle (see `State::capacity_hint`): below glibc's mmap
+/// The most a write buffer grows to in one step once a batch outgrows its
+/// first [`MIN_CAPACITY`] (see `State::capacity_hint`): below glibc's mmap
 /// threshold, so a hint never costs a mapping per batch.
 const MAX_CAPACITY_HINT: usize = 64 * 1024;
 /// The most ids of ended streams reserved at once after an idle moment.
@@ -71,15 +71,17 @@ struct State {
     /// Streams whose producers queued their last frame since the
     /// dispatcher last asked ([`Outbox::take_ended`]).
     ended: Vec<u32>,
-    /// The room the first frame of a batch reserves when the buffer holds
-    /// no memory: the largest batch written before the connection last
-    /// fell idle (plus a quarter, at most [`MAX_CAPACITY_HINT`]). A
-    /// connection whose calls come in bursts gives its buffers back
-    /// between bursts; without this, every burst grew a new buffer by
-    /// doubling, copying what it held at each step.
+    /// The size a batch's buffer grows to at once when its frames outgrow
+    /// the first [`MIN_CAPACITY`] bytes: the largest batch written before
+    /// the connection last fell idle (plus a quarter, at most
+    /// [`MAX_CAPACITY_HINT`]). A connection whose calls come in bursts gives
+    /// its buffers back between bursts; without this, every burst grew a
+    /// new buffer by doubling, copying what it held at each step. A batch
+    /// of one small frame still takes only the first [`MIN_CAPACITY`], so
+    /// a connection that once had a burst costs no more per lone call.
     capacity_hint: usize,
     /// `ended`'s capacity when [`Outbox::release_idle`] gave it back, for
-    /// the same reason: reserved again by the next push.
+    /// the same reason: the list grows to it at once when it first fills.
     ended_hint: u32,
     /// The connection is gone: pushes are dropped.
     closed: bool,
@@ -210,17 +212,13 @@ impl Outbox {
     fn queue<R>(&self, encode: impl FnOnce(&mut Frames<'_>) -> R) -> (R, bool) {
         let mut state = self.lock();
         let state = &mut *state;
-        if state.buf.capacity() == 0 && state.capacity_hint > 0 {
-            state.buf.reserve(state.capacity_hint);
-        }
-        if state.ended.capacity() == 0 && state.ended_hint > 0 {
-            state.ended.reserve(state.ended_hint as usize);
-        }
         let mut frames = Frames {
             buf: &mut state.buf,
+            grow_to: state.capacity_hint,
             chunks: &mut state.chunks,
             chunk_bytes: &mut state.chunk_bytes,
             ended: &mut state.ended,
+            ended_grow_to: state.ended_hint as usize,
             max_message_size: self.shared.max_message_size,
         };
         let result = encode(&mut frames);
@@ -305,9 +303,13 @@ impl Outbox {
 #[derive(Debug)]
 pub struct Frames<'a> {
     buf: &'a mut BytesMut,
+    /// `State::capacity_hint`.
+    grow_to: usize,
     chunks: &'a mut VecDeque<Bytes>,
     chunk_bytes: &'a mut usize,
     ended: &'a mut Vec<u32>,
+    /// `State::ended_hint`.
+    ended_grow_to: usize,
     max_message_size: usize,
 }
 
@@ -405,7 +407,15 @@ impl Frames<'_> {
                 max: self.max_message_size,
             });
         }
-        begin(self.buf, encoded, stream_id, kind, flags, length);
+        begin(
+            self.buf,
+            self.grow_to,
+            encoded,
+            stream_id,
+            kind,
+            flags,
+            length,
+        );
         Ok(())
     }
 
@@ -491,16 +501,22 @@ impl Frames<'_> {
     /// Notes that stream `stream_id`'s producer has queued its last frame;
     /// the dispatcher learns it from [`Outbox::take_ended`].
     pub fn end(&mut self, stream_id: u32) {
+        if self.ended.len() == self.ended.capacity() && !self.ended.is_empty() {
+            let len = self.ended.len();
+            self.ended.reserve(self.ended_grow_to.max(len + 1) - len);
+        }
         self.ended.push(stream_id);
     }
 }
 
 /// Encodes the header of a frame of `length` payload bytes, reserving room
-/// for the header and the `encoded` bytes that follow it in the buffer (at
-/// least [`MIN_CAPACITY`] when the buffer lacks room, so small frames share
-/// one allocation).
+/// for the header and the `encoded` bytes that follow it in the buffer: at
+/// least [`MIN_CAPACITY`] for a batch's first frames, so small frames share
+/// one allocation; when the batch outgrows that, room up to `grow_to` bytes
+/// in all (`State::capacity_hint`) at once, or else twice what it holds.
 fn begin(
     buf: &mut BytesMut,
+    grow_to: usize,
     encoded: usize,
     stream_id: u32,
     kind: MessageType,
@@ -509,7 +525,12 @@ fn begin(
 ) {
     let frame = HEADER_LEN + encoded;
     if buf.capacity() - buf.len() < frame {
-        buf.reserve(frame.max(MIN_CAPACITY).max(buf.len()));
+        let at_least = if buf.is_empty() {
+            MIN_CAPACITY
+        } else {
+            grow_to.saturating_sub(buf.len()).max(buf.len())
+        };
+        buf.reserve(frame.max(at_least));
     }
     Header {
         length: length as u32,
@@ -726,7 +747,7 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_outbox_holds_no_buffer_and_the_next_burst_reserves_the_last_ones_size() {
+    fn an_idle_outbox_holds_no_buffer_and_the_next_burst_grows_to_the_last_ones_size_at_once() {
         let (outbox, mut writer) = Outbox::new(4 << 20, 1 << 20);
         let batch = 64 * (HEADER_LEN + 300);
         queue(&outbox, 64, 300);
@@ -748,13 +769,19 @@ mod tests {
         assert_eq!(write(&mut writer, true), 0);
         assert_eq!(outbox.lock().capacity_hint, hint);
 
-        // The next burst's first frame reserves room for a whole burst, so
-        // the buffer is allocated once rather than grown step by step.
+        // A lone frame still takes only the smallest buffer...
         queue(&outbox, 1, 300);
-        let reserved = outbox.lock().buf.capacity();
-        assert!(reserved >= batch, "reserved {reserved} < {batch}");
+        assert_eq!(outbox.lock().buf.capacity(), MIN_CAPACITY);
+        // ...and once the burst outgrows it, the buffer grows to the last
+        // burst's size at once rather than doubling step by step.
+        let fit = MIN_CAPACITY / (HEADER_LEN + 300);
+        queue(&outbox, fit as u32, 300);
+        let grown = outbox.lock().buf.capacity();
+        assert!(grown >= batch, "grew to {grown} < {batch}");
+        assert_eq!(write(&mut writer, true), (fit + 1) * (HEADER_LEN + 300));
 
         // A burst that fits the smallest buffer anyway leaves no hint.
+        queue(&outbox, 1, 300);
         assert_eq!(write(&mut writer, true), HEADER_LEN + 300);
         assert_eq!(outbox.lock().capacity_hint, 0);
         assert_eq!(outbox.lock().buf.capacity(), 0);
