@@ -663,8 +663,11 @@ impl Dispatch for ClientConnection {
         // in the same batch. Writing now would send that one call alone
         // and the others in writes of their own; so when one call is
         // queued and more callers were answered, yield once: they run,
-        // queue theirs, and all leave in one write. A lone caller (one
-        // call in flight) is never held.
+        // queue theirs, and all leave in one write. A caller making one
+        // call after another is never held (each reply answers one
+        // caller). The counts are kept until a write: a call made long
+        // after a batch of replies whose callers made none is held once,
+        // for one pass of the runtime's queue.
         if self.queued == 0 {
             return false;
         }

@@ -69,9 +69,6 @@ pub(crate) const MAX_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) const CALL_OVERHEAD: usize = 1280;
 /// The most control blocks of ended calls kept for the next calls.
 const SPARE_CONTROLS: usize = 256;
-/// The largest call table grown to at once for a burst of calls after a
-/// quiet moment (entries).
-const MAX_STREAMS_HINT: usize = 1024;
 /// The most streams remembered as failed while their client still sends;
 /// their later Data frames are dropped without a reply.
 const DISCARD_LIMIT: usize = 256;
@@ -112,12 +109,11 @@ where
     runners: Runners<Call<S>>,
     /// Calls opened on this connection (saturating).
     calls_opened: u32,
-    /// The call table's capacity when the connection last fell quiet and
-    /// gave it back (at most [`MAX_STREAMS_HINT`]): when the table first
-    /// fills after the quiet moment it grows to this at once, instead of
+    /// How many calls were in flight at once before the connection last
+    /// fell quiet and gave its call table back: when the table first fills
+    /// after the quiet moment it grows to that in one step, instead of
     /// growing (and rehashing) step by step through every burst of calls.
-    /// A lone call still gets the smallest table.
-    streams_hint: u32,
+    streams_size: wren_transport::BurstSize,
     /// Control blocks of ended calls, for the next calls.
     spare_controls: Vec<Arc<CallControl>>,
     /// Ends the runners left waiting for a call and gives back the spare
@@ -171,7 +167,7 @@ where
             ids: StreamIds::new(config.strict_stream_ids),
             runners: Runners::new(),
             calls_opened: 0,
-            streams_hint: 0,
+            streams_size: wren_transport::BurstSize::default(),
             config,
             peer: Arc::new(peer),
             inline: None,
@@ -352,11 +348,10 @@ where
             self.spawned = true;
         }
         self.calls_opened = self.calls_opened.saturating_add(1);
-        let calls = self.streams.len();
-        if calls > 0 && calls == self.streams.capacity() {
-            self.streams
-                .reserve((self.streams_hint as usize).max(calls + 1) - calls);
-        }
+        let grow = self
+            .streams_size
+            .additional(self.streams.len(), self.streams.capacity());
+        self.streams.reserve(grow);
         self.streams.insert(
             id,
             StreamState {
@@ -368,6 +363,7 @@ where
                 on_runner,
             },
         );
+        self.streams_size.note(self.streams.len());
     }
 
     fn on_data(&mut self, frame: Frame, out: &Outbox) {
@@ -622,7 +618,7 @@ where
                 self.inline = None;
             }
             if self.streams.capacity() > 0 {
-                self.streams_hint = self.streams.capacity().min(MAX_STREAMS_HINT) as u32;
+                self.streams_size.end();
                 self.streams = wren_transport::StreamMap::default();
             }
             if self.ended.capacity() > 0 {

@@ -18,6 +18,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings, rust_2018_idioms), allow(dead_code, unused_variables))))]
 
+mod burst;
 mod call;
 mod conn;
 mod deadline;
@@ -30,6 +31,7 @@ pub mod interceptor;
 mod peer;
 mod stream;
 
+pub use crate::burst::BurstSize;
 pub use crate::call::{Body, IntoRequest, IntoStreamingRequest, Parts, Request, Response};
 pub use crate::conn::{
     Connection, ConnectionSettings, Dispatch, Frames, Outbox, Oversize, SHARE_THRESHOLD,

@@ -14,6 +14,8 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWrite;
 use wren_codec::{Flags, HEADER_LEN, Header, MessageType, RequestRef, ResponseRef, Status};
 
+use crate::BurstSize;
+
 /// The smallest buffer allocated when the first frame of a batch is queued.
 const MIN_CAPACITY: usize = 4096;
 /// The most write buffer a busy connection keeps between batches.
@@ -22,8 +24,6 @@ const KEEP_CAPACITY: usize = 256 * 1024;
 /// first [`MIN_CAPACITY`] (see `State::capacity_hint`): below glibc's mmap
 /// threshold, so a hint never costs a mapping per batch.
 const MAX_CAPACITY_HINT: usize = 64 * 1024;
-/// The most ids of ended streams reserved at once after an idle moment.
-const MAX_ENDED_HINT: usize = 1024;
 /// Payloads of at least this many bytes are not copied into the write
 /// buffer: the frame keeps a reference and the connection writes it with a
 /// vectored write.
@@ -80,9 +80,10 @@ struct State {
     /// of one small frame still takes only the first [`MIN_CAPACITY`], so
     /// a connection that once had a burst costs no more per lone call.
     capacity_hint: usize,
-    /// `ended`'s capacity when [`Outbox::release_idle`] gave it back, for
-    /// the same reason: the list grows to it at once when it first fills.
-    ended_hint: u32,
+    /// How many ids `ended` held at once before [`Outbox::release_idle`]
+    /// last gave it back, for the same reason: the list grows to that at
+    /// once when it first fills.
+    ended_size: BurstSize,
     /// The connection is gone: pushes are dropped.
     closed: bool,
 }
@@ -218,7 +219,7 @@ impl Outbox {
             chunks: &mut state.chunks,
             chunk_bytes: &mut state.chunk_bytes,
             ended: &mut state.ended,
-            ended_grow_to: state.ended_hint as usize,
+            ended_size: state.ended_size,
             max_message_size: self.shared.max_message_size,
         };
         let result = encode(&mut frames);
@@ -245,7 +246,7 @@ impl Outbox {
     pub fn release_idle(&self) {
         let mut state = self.lock();
         if state.ended.is_empty() && state.ended.capacity() > 0 {
-            state.ended_hint = state.ended.capacity().min(MAX_ENDED_HINT) as u32;
+            state.ended_size.end();
             state.ended = Vec::new();
         }
         if state.waiting.is_empty() && state.waiting.capacity() > 0 {
@@ -258,6 +259,8 @@ impl Outbox {
     pub fn take_ended(&self, into: &mut Vec<u32>) {
         let mut state = self.lock();
         if !state.ended.is_empty() {
+            let ended = state.ended.len();
+            state.ended_size.note(ended);
             into.append(&mut state.ended);
         }
     }
@@ -308,8 +311,8 @@ pub struct Frames<'a> {
     chunks: &'a mut VecDeque<Bytes>,
     chunk_bytes: &'a mut usize,
     ended: &'a mut Vec<u32>,
-    /// `State::ended_hint`.
-    ended_grow_to: usize,
+    /// `State::ended_size`.
+    ended_size: BurstSize,
     max_message_size: usize,
 }
 
@@ -501,10 +504,10 @@ impl Frames<'_> {
     /// Notes that stream `stream_id`'s producer has queued its last frame;
     /// the dispatcher learns it from [`Outbox::take_ended`].
     pub fn end(&mut self, stream_id: u32) {
-        if self.ended.len() == self.ended.capacity() && !self.ended.is_empty() {
-            let len = self.ended.len();
-            self.ended.reserve(self.ended_grow_to.max(len + 1) - len);
-        }
+        let grow = self
+            .ended_size
+            .additional(self.ended.len(), self.ended.capacity());
+        self.ended.reserve(grow);
         self.ended.push(stream_id);
     }
 }

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::Decoder;
 use tokio_util::io::poll_read_buf;
@@ -54,10 +54,12 @@ impl ReadBuffer {
 
     pub(super) fn decode(&mut self, codec: &mut FrameCodec) -> io::Result<Option<Decoded>> {
         let decoded = codec.decode(&mut self.buf)?;
-        if self.buf.is_empty() && self.buf.capacity() == 0 && decoded.is_some() {
-            // The last frame took the rest of the allocation: drop this
-            // buffer's share of it, so an idle connection does not keep its
-            // last frame's memory alive after the call let go of it.
+        if self.buf.is_empty() && decoded.is_some() {
+            // Every byte read is in frames now: drop this buffer's share of
+            // the allocation (and the room left in it), so that a
+            // connection falling idle holds no read memory and does not
+            // keep its last frames' memory alive after their calls let go.
+            // The next read goes to the stack first.
             self.buf = BytesMut::new();
         }
         Ok(decoded)
@@ -95,8 +97,12 @@ impl ReadBuffer {
             wanted.max(self.room)
         };
         self.buf.reserve(room);
-        let offered = self.buf.capacity() - self.buf.len();
-        let n = ready!(poll_read_buf(Pin::new(io), cx, &mut self.buf))?;
+        // `reserve` may leave more room than asked (it can double the
+        // buffer): read no more than `room`, so that reads stay within
+        // their bounds.
+        let offered = room.min(self.buf.capacity() - self.buf.len());
+        let mut limited = (&mut self.buf).limit(room);
+        let n = ready!(poll_read_buf(Pin::new(io), cx, &mut limited))?;
         self.room = if n == offered {
             (self.room * 2).min(MAX_READ)
         } else {
@@ -129,7 +135,8 @@ mod tests {
         let mut sizes = Vec::new();
         for _ in 0..5 {
             read.buf.truncate(1);
-            fill(&mut read, &mut flood);
+            let room = read.room;
+            assert_eq!(fill(&mut read, &mut flood), room, "no read beyond its room");
             sizes.push(read.room);
         }
         assert_eq!(
@@ -141,5 +148,54 @@ mod tests {
         let mut trickle: &[u8] = &[0; 100];
         assert_eq!(fill(&mut read, &mut trickle), 100);
         assert_eq!(read.room, IDLE_READ);
+    }
+
+    /// `count` Data frames of `size` bytes each, header included, as sent.
+    fn frames(count: usize, size: usize) -> Vec<u8> {
+        let mut wire = BytesMut::new();
+        for i in 0..count {
+            wren_codec::Header {
+                length: (size - wren_codec::HEADER_LEN) as u32,
+                stream_id: 2 * i as u32 + 1,
+                kind: wren_codec::MessageType::DATA,
+                flags: wren_codec::Flags::EMPTY,
+            }
+            .encode(&mut wire);
+            wire.resize(wire.len() + size - wren_codec::HEADER_LEN, 7);
+        }
+        wire.to_vec()
+    }
+
+    /// Reads and decodes everything `wire` holds, as a connection does; the
+    /// frames decoded.
+    fn drain(read: &mut ReadBuffer, mut wire: &[u8]) -> usize {
+        let mut codec = FrameCodec::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut decoded = 0;
+        loop {
+            while read.decode(&mut codec).unwrap().is_some() {
+                decoded += 1;
+            }
+            match read.poll_fill(&mut wire, &codec, &mut cx) {
+                Poll::Ready(Ok(0)) => return decoded,
+                Poll::Ready(Ok(_)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_connection_that_read_everything_holds_no_read_memory() {
+        // Exactly one full stack read (it is copied with room to spare).
+        let mut read = ReadBuffer::new();
+        assert_eq!(drain(&mut read, &frames(128, 64)), 128);
+        assert_eq!(read.buf.capacity(), 0);
+        // Floods of every length around the reads' sizes, ending on a
+        // frame's edge at all sorts of places in the read buffer.
+        for count in (1_000..3_000).step_by(7) {
+            let mut read = ReadBuffer::new();
+            assert_eq!(drain(&mut read, &frames(count, 100)), count);
+            assert_eq!(read.buf.capacity(), 0, "after {count} frames");
+        }
     }
 }
