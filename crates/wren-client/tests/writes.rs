@@ -133,6 +133,10 @@ fn callers_answered_together_send_their_next_calls_in_one_write() {
     });
     let sizes = Arc::new(Mutex::new(Vec::new()));
     // One worker: the order tasks run in is then the scheduler's alone.
+    // The test leans on tokio's order (a task woken from a worker runs
+    // next, from its LIFO slot; a task that wakes itself goes to the back
+    // of the queue), which is what the yield is for: if a tokio release
+    // changes that order, this test says so.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
