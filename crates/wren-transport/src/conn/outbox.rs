@@ -643,7 +643,9 @@ impl Writer {
                 self.buf.advance(n);
             }
             self.note_written(high_water);
-            if release || self.buf.capacity() > KEEP_CAPACITY {
+            // An idle connection's buffers are given back below, once
+            // everything is written.
+            if self.buf.capacity() > KEEP_CAPACITY {
                 self.buf = BytesMut::new();
             } else {
                 self.buf.clear();

@@ -100,10 +100,9 @@ impl ReadBuffer {
         // `reserve` may leave more room than asked (it can double the
         // buffer): read no more than `room`, so that reads stay within
         // their bounds.
-        let offered = room.min(self.buf.capacity() - self.buf.len());
         let mut limited = (&mut self.buf).limit(room);
         let n = ready!(poll_read_buf(Pin::new(io), cx, &mut limited))?;
-        self.room = if n == offered {
+        self.room = if n == room {
             (self.room * 2).min(MAX_READ)
         } else {
             IDLE_READ
